@@ -1,0 +1,1 @@
+"""Parts every experiment shares: run directory files, metrics, devices, seeding, data, progress."""

@@ -1,0 +1,33 @@
+"""Device and dtype choice: `auto` takes CUDA when present, else CPU."""
+from __future__ import annotations
+
+import torch
+
+from .errors import ConfigError
+
+DEVICES = ("auto", "cpu", "cuda")
+DTYPES = {"float32": torch.float32, "float64": torch.float64, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    name = str(name)
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.split(":")[0] not in ("cpu", "cuda"):
+        raise ConfigError(f"device={name!r} is invalid; valid choices: {', '.join(DEVICES)}")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device={name!r} was asked for but CUDA is not available; use device=auto or device=cpu")
+    return torch.device(name)
+
+
+def resolve_dtype(name: str = "float32") -> torch.dtype:
+    try:
+        return DTYPES[str(name)]
+    except KeyError:
+        raise ConfigError(f"dtype={name!r} is invalid; valid choices: {', '.join(DTYPES)}") from None
+
+
+def describe_device(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return "cpu"

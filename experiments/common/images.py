@@ -1,0 +1,92 @@
+"""Image classification data (MNIST, Fashion-MNIST, CIFAR-10) from a data folder or the hub.
+
+Either source gives the same arrays: x uint8 (N, H, W) or (N, H, W, C), y int64 (N,).
+Local layout follows the shared data folder: `mnist/mnist.npz`, `cifar10/*.npz` (keys x_train,
+y_train, x_test, y_test) and Fashion-MNIST in IDX files under `fashion-mnist/` or the Debian
+package's `/usr/share/datasets/fashion-mnist/`.
+"""
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ConfigError
+
+DATASETS = ("mnist", "fashion_mnist", "cifar10")
+HUB_NAMES = {"mnist": "ylecun/mnist", "fashion_mnist": "zalando-datasets/fashion_mnist", "cifar10": "uoft-cs/cifar10"}
+FASHION_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+
+def load_images(name: str, data_dir: Path | None, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) for split 'train' or 'test'; local folder first, then the hub."""
+    if name not in DATASETS:
+        raise ConfigError(f"dataset={name!r} is invalid; valid choices: {', '.join(DATASETS)}")
+    if split not in ("train", "test"):
+        raise ConfigError(f"split={split!r} is invalid; valid choices: train, test")
+    local = find_local(name, data_dir)
+    if local is not None:
+        return _load_local(name, local, split)
+    return _load_hub(name, split, data_dir)
+
+
+def find_local(name: str, data_dir: Path | None) -> Path | None:
+    """The local file or folder holding `name`, or None."""
+    candidates: list[Path] = []
+    if data_dir is not None:
+        d = Path(data_dir)
+        if name == "fashion_mnist":
+            candidates += [d / "fashion-mnist", d / "fashion_mnist"]
+        else:
+            folder = d / name
+            if folder.is_dir():
+                candidates += sorted(folder.glob("*.npz"))
+    if name == "fashion_mnist":
+        candidates.append(FASHION_SYSTEM_DIR)
+    for c in candidates:
+        if c.is_file() or (c.is_dir() and any(c.glob("*-idx*"))):
+            return c
+    return None
+
+
+def _load_local(name: str, path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
+    if path.suffix == ".npz":
+        with np.load(path) as z:
+            return np.asarray(z[f"x_{split}"]), np.asarray(z[f"y_{split}"]).astype(np.int64)
+    prefix = "train" if split == "train" else "t10k"
+    return _read_idx(_one(path, f"{prefix}-images-idx3")), _read_idx(_one(path, f"{prefix}-labels-idx1")).astype(np.int64)
+
+
+def _one(folder: Path, stem: str) -> Path:
+    found = sorted(folder.glob(stem + "*"))
+    if not found:
+        raise ConfigError(f"no file {stem}* in {folder}; expected the original IDX files")
+    return found[0]
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    ndim = data[3]
+    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def _load_hub(name: str, split: str, data_dir: Path | None) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        import datasets
+    except ImportError:  # pragma: no cover - datasets is a core dependency
+        raise ConfigError(f"dataset {name!r} not found locally and `datasets` is not installed") from None
+    try:
+        ds = datasets.load_dataset(HUB_NAMES[name], split=split)
+    except Exception as e:  # offline, no cache
+        where = f" in {data_dir}" if data_dir else ""
+        raise ConfigError(
+            f"dataset {name!r} not found{where} and the hub ({HUB_NAMES[name]}) is unreachable: {type(e).__name__}; "
+            f"pass data_dir=DIR (or set REPRO_DATA_DIR) pointing at a folder with {name}/"
+        ) from None
+    image_key = "img" if "img" in ds.column_names else "image"
+    x = np.stack([np.asarray(im) for im in ds[image_key]]).astype(np.uint8)
+    return x, np.asarray(ds["label"], dtype=np.int64)

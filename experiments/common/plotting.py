@@ -1,0 +1,28 @@
+"""Shared matplotlib setup: headless backend, one style, saving into figures/."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: runs on clusters and CI
+import matplotlib.pyplot as plt  # noqa: E402
+
+STYLE = {"figure.dpi": 110, "savefig.dpi": 150, "axes.grid": True, "grid.alpha": 0.3, "font.size": 10,
+         "axes.spines.top": False, "axes.spines.right": False}
+
+
+def subplots(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (4.0, 3.2), **kw):
+    plt.rcParams.update(STYLE)
+    return plt.subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), squeeze=False, **kw)
+
+
+def save(fig, run_dir: str | os.PathLike, name: str) -> Path:
+    """Save into <run_dir>/figures/<name>.png and close the figure; returns the path."""
+    out = Path(run_dir) / "figures" / f"{name}.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+    return out

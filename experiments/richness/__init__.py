@@ -1,0 +1,1 @@
+"""richness experiment."""
