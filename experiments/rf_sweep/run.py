@@ -1,0 +1,235 @@
+"""repro rf-sweep: measured train/test MSE of random-feature ridge regression over (n, k, δ), beside
+the RF eigenframework's prediction. Load the task, build the theory, loop over (trial, n), log, save."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from repro.experiments.common.datadir import resolve_data_dir
+from repro.experiments.common.device import resolve_device
+from repro.experiments.common.errors import ConfigError, require
+from repro.experiments.common.images import DATASETS as IMAGE_DATASETS
+from repro.experiments.common.images import find_local
+from repro.experiments.common.metrics import MetricsWriter
+from repro.experiments.common.progress import Progress
+
+from . import data, eigenstructure, grid, plots
+from .features import FEATURES, draw_weights, features
+from .powerlaw import admissible
+from .ridge import ridge_errors
+from .theory import Spectrum, min_over_ridge, rf_theory
+
+DATASETS = ("gaussian",) + IMAGE_DATASETS
+# Split sizes of the real data sets (train pool, test split), for validation without loading images.
+HUB_SIZES = {"mnist": (60000, 10000), "fashion_mnist": (60000, 10000), "cifar10": (50000, 10000)}
+
+
+# ---------------------------------------------------------------- validation (before any work)
+
+def validate(cfg) -> None:
+    ds = cfg.dataset
+    require(ds.name in DATASETS, f"dataset={ds.name!r} is invalid; valid choices: {', '.join(DATASETS)}")
+    require(cfg.features.name in FEATURES, f"features={cfg.features.name!r} is invalid; valid choices: {', '.join(FEATURES)}")
+    require(int(cfg.trials) >= 1, f"trials={cfg.trials} is invalid: it must be a positive integer")
+    require(int(cfg.n_test) >= 1, f"n_test={cfg.n_test} is invalid: it must be a positive integer")
+    require(cfg.grid.layout in ("cross", "product"), f"grid.layout={cfg.grid.layout!r} is invalid; valid choices: cross, product")
+    for key in ("n", "k"):
+        lo, hi, num = cfg.grid[key]
+        require(lo >= 1 and hi >= lo and num >= 1, f"grid.{key}={list(cfg.grid[key])} is invalid: need [min >= 1, max >= min, count >= 1]")
+    for key in ("fixed_n", "fixed_k"):
+        require(cfg.grid[key] >= 1, f"grid.{key}={cfg.grid[key]} is invalid: it must be a positive integer")
+    require(cfg.ridges.log10_min <= cfg.ridges.log10_max and cfg.ridges.num >= 1,
+            f"ridges=({cfg.ridges.log10_min}, {cfg.ridges.log10_max}, {cfg.ridges.num}) is invalid: need log10_min <= log10_max, num >= 1")
+    require(float(cfg.features.weight_var) > 0, f"features.weight_var={cfg.features.weight_var} must be positive")
+    require(float(ds.get("noise", 0.0)) >= 0, f"dataset.noise={ds.noise} is invalid: a variance must be >= 0")
+    pts = grid.points(cfg.grid)
+    max_n, max_mk = max(n for n, _ in pts), max(min(n, k) for n, k in pts)
+    if ds.name == "gaussian":
+        _validate_gaussian(ds, max_mk)
+    else:
+        _validate_images(cfg, max_n)
+
+
+def _validate_gaussian(ds, max_mk: int) -> None:
+    require(ds.alpha > 1, f"dataset.alpha={ds.alpha} is invalid: power-law tasks need alpha > 1")
+    require(admissible(ds.alpha, ds.beta),
+            f"dataset.beta={ds.beta} is invalid: need 1 < beta < 2*alpha + 1 = {2 * ds.alpha + 1:g}")
+    require(max_mk < ds.modes, f"min(n, k) = {max_mk} must be below dataset.modes = {ds.modes} (the ridgeless theory needs min(n, k) < M)")
+
+
+def _validate_images(cfg, max_n: int) -> None:
+    name = cfg.dataset.name
+    data_dir = resolve_data_dir(None, cfg.data_dir)
+    local = find_local(name, data_dir)
+    n_train, n_test = _split_sizes(local) if local is not None and local.suffix == ".npz" else HUB_SIZES[name]
+    require(max_n <= n_train, f"n={max_n} is above the {n_train} training images of {name}; lower grid.n / grid.fixed_n")
+    require(cfg.n_test <= n_test, f"n_test={cfg.n_test} is above the {n_test} test images of {name}")
+    require(cfg.dataset.spectrum_points <= n_train,
+            f"dataset.spectrum_points={cfg.dataset.spectrum_points} is above the {n_train} training images of {name}")
+    require(max_n < cfg.dataset.spectrum_points,
+            f"n={max_n} must be below dataset.spectrum_points={cfg.dataset.spectrum_points} (theory needs min(n, k) < modes)")
+
+
+def _split_sizes(path: Path) -> tuple[int, int]:
+    with np.load(path) as z:  # labels only: cheap
+        return len(z["y_train"]), len(z["y_test"])
+
+
+# ---------------------------------------------------------------- the run
+
+def run(cfg, run_dir: Path) -> dict:
+    device = resolve_device(cfg.device)
+    dtype = torch.float64 if cfg.dtype == "float64" else torch.float32
+    pts, deltas = grid.points(cfg.grid), grid.ridges(cfg.ridges)
+    task = Task(cfg, device, dtype)
+    spec = task.spectrum()
+    theory = rf_theory(spec, np.array([p[0] for p in pts])[:, None],
+                       np.array([p[1] for p in pts])[:, None], deltas[None, :], h=cfg.theory.table_step)
+    train, test = measure(cfg, task, pts, deltas, run_dir)
+    table = results_table(pts, deltas, train, test, theory)
+    table.to_csv(run_dir / "results.csv", index=False)
+    curves = theory_curves(cfg, spec, deltas)
+    np.savez(run_dir / "theory_curves.npz", **curves)
+    np.savez(run_dir / "spectrum.npz", eigvals=spec.eigvals, coeffs2=spec.coeffs2, noise=spec.noise)
+    summary = summarise(cfg, table, curves)
+    plots.plot_run(run_dir)
+    return summary
+
+
+class Task:
+    """Draws (train, test) features per (trial, n) and supplies the theory's eigenstructure."""
+
+    def __init__(self, cfg, device, dtype):
+        self.cfg, self.device, self.dtype = cfg, device, dtype
+        self.ds, self.feat = cfg.dataset, cfg.features
+        self.pool = None
+        if self.ds.name != "gaussian":
+            self.pool = data.load_pool(self.ds.name, resolve_data_dir(None, cfg.data_dir), dtype)
+
+    @property
+    def exact(self) -> bool:
+        return self.ds.name == "gaussian" and self.feat.name == "gaussian"
+
+    def spectrum(self) -> Spectrum:
+        if self.exact:
+            lam, v2 = data.powerlaw_modes(self.ds.modes, self.ds.alpha, self.ds.beta)
+            return Spectrum(lam * self.feat.weight_var, v2, float(self.ds.noise))
+        gen = torch.Generator().manual_seed(int(self.cfg.seed) + 7919)
+        x, y = self.sample(int(self.ds.get("spectrum_points", 10000)), 0, gen)
+        lam, v2 = eigenstructure.cached_estimate(self.ds.name, x, y, self.feat.name, float(self.feat.weight_var),
+                                                 int(self.cfg.seed), self.device)
+        return Spectrum(lam, v2, float(self.ds.get("noise", 0.0)))
+
+    def sample(self, n: int, n_test: int, gen: torch.Generator):
+        """n training points (and n_test test points appended) as inputs x and targets y."""
+        if self.pool is None:
+            return data.sample_gaussian(self.ds.modes, self.ds.alpha, self.ds.beta, float(self.ds.noise),
+                                        n + n_test, gen, self.device, self.dtype)
+        tr = torch.randperm(len(self.pool.x_train), generator=gen)[:n]
+        te = torch.randperm(len(self.pool.x_test), generator=gen)[:n_test]
+        x = torch.cat([self.pool.x_train[tr], self.pool.x_test[te]]).to(self.device, self.dtype)
+        y = torch.cat([self.pool.y_train[tr], self.pool.y_test[te]]).to(self.device, self.dtype)
+        return x, y
+
+    def features(self, x: torch.Tensor, k_max: int, gen: torch.Generator, chunk: int = 2048) -> torch.Tensor:
+        """Raw features Ψ (N, k_max) of one fresh weight draw, computed in row chunks to bound memory."""
+        w = draw_weights(x.shape[1], k_max, float(self.feat.weight_var), gen, self.device, self.dtype)
+        return torch.cat([features(x[i:i + chunk], w, self.feat.name) for i in range(0, len(x), chunk)])
+
+
+def measure(cfg, task: Task, pts, deltas, run_dir: Path):
+    """Train/test MSE arrays (trials, points, ridges): fresh data and features per (trial, n)."""
+    by_n: dict[int, list[int]] = {}
+    for i, (n, k) in enumerate(pts):
+        by_n.setdefault(n, []).append(i)
+    trials, n_test = int(cfg.trials), int(cfg.n_test)
+    train = np.empty((trials, len(pts), len(deltas)))
+    test = np.empty_like(train)
+    ridges_t = torch.as_tensor(deltas, dtype=task.dtype, device=task.device)
+    metrics = MetricsWriter(run_dir)
+    t0 = time.monotonic()
+    with Progress(trials * len(by_n), "rf-sweep", unit="draws") as bar:
+        for trial in range(trials):
+            for n, idx in by_n.items():
+                gen = torch.Generator().manual_seed(int(cfg.seed) * 1_000_003 + trial * 10_007 + n)
+                x, y = task.sample(n, n_test, gen)
+                k_max = max(pts[i][1] for i in idx)
+                psi = task.features(x, k_max, gen)
+                perm = torch.randperm(k_max, generator=gen).to(task.device)  # nested prefixes: k columns each
+                for i in idx:
+                    k = pts[i][1]
+                    f = psi[:, perm[:k]] / k**0.5
+                    tr, te = ridge_errors(f[:n], y[:n], f[n:], y[n:], ridges_t)
+                    train[trial, i], test[trial, i] = tr.cpu().numpy(), te.cpu().numpy()
+                metrics.log(step=trial * len(by_n) + len(idx), trial=trial, n=n, points=len(idx),
+                            elapsed=round(time.monotonic() - t0, 3))
+                bar.update(1)
+    metrics.close()
+    return train, test
+
+
+def _mean_se(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    se = a.std(axis=0, ddof=1) / np.sqrt(a.shape[0]) if a.shape[0] > 1 else np.full(a.shape[1:], np.nan)
+    return a.mean(axis=0), se
+
+
+def results_table(pts, deltas, train, test, theory) -> pd.DataFrame:
+    """One row per (n, k, ridge): experiment mean ± SE and theory side by side."""
+    te_m, te_se = _mean_se(test)
+    tr_m, tr_se = _mean_se(train)
+    n = np.repeat([p[0] for p in pts], len(deltas))
+    k = np.repeat([p[1] for p in pts], len(deltas))
+    return pd.DataFrame({
+        "n": n, "k": k, "ridge": np.tile(deltas, len(pts)),
+        "test_mse": te_m.ravel(), "test_mse_se": te_se.ravel(), "train_mse": tr_m.ravel(), "train_mse_se": tr_se.ravel(),
+        "theory_test_mse": theory["test_mse"].ravel(), "theory_train_mse": theory["train_mse"].ravel(),
+        "kappa": theory["kappa"].ravel(), "gamma": theory["gamma"].ravel(), "trials": test.shape[0],
+    })
+
+
+def theory_curves(cfg, spec: Spectrum, deltas) -> dict[str, np.ndarray]:
+    """Dense theory over k at fixed_n and over n at fixed_k (every ridge), plus the KRR limit."""
+    g, th = cfg.grid, cfg.theory
+    ks = grid.theory_axis(g.k[0], g.k[1], th.curve_points, th.peak_points)
+    ns = grid.theory_axis(g.n[0], g.n[1], th.curve_points, th.peak_points)
+    ks, ns = ks[np.minimum(ks, g.fixed_n) < spec.modes], ns[np.minimum(ns, g.fixed_k) < spec.modes]
+    vs_k = rf_theory(spec, float(g.fixed_n), ks[:, None], deltas[None, :], h=th.table_step)
+    vs_n = rf_theory(spec, ns[:, None], float(g.fixed_k), deltas[None, :], h=th.table_step)
+    krr = rf_theory(spec, ns[:, None], np.inf, deltas[None, :], h=th.table_step)
+    return {"ridges": deltas, "k": ks, "n": ns, "fixed_n": g.fixed_n, "fixed_k": g.fixed_k,
+            "vs_k_test": vs_k["test_mse"], "vs_k_train": vs_k["train_mse"],
+            "vs_n_test": vs_n["test_mse"], "vs_n_train": vs_n["train_mse"],
+            "krr_vs_n_test": krr["test_mse"], "krr_vs_n_train": krr["train_mse"]}
+
+
+def deviations(table: pd.DataFrame) -> np.ndarray:
+    """|experiment − theory| in standard errors, per row (nan where theory diverges)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dev = np.abs(table.test_mse - table.theory_test_mse) / table.test_mse_se
+    return np.where(np.isfinite(table.theory_test_mse), dev, np.nan)
+
+
+def summarise(cfg, table: pd.DataFrame, curves) -> dict:
+    dev = deviations(table)
+    worst = int(np.nanargmax(dev))
+    rel = np.abs(table.test_mse / table.theory_test_mse - 1)
+    opt_k, _ = min_over_ridge(curves["vs_k_test"])
+    opt_n, _ = min_over_ridge(curves["vs_n_test"])
+    exp = table.pivot_table(index=["n", "k"], columns="ridge", values="test_mse")
+    return {
+        "max_deviation_se": float(dev[worst]),
+        "max_deviation_at": {c: float(table[c].iloc[worst]) for c in ("n", "k", "ridge")},
+        "median_deviation_se": float(np.nanmedian(dev)),
+        "median_relative_error": float(np.nanmedian(rel[np.isfinite(rel)])),
+        "points": int(len(table)), "trials": int(cfg.trials),
+        "optimal_ridge_theory_vs_k": {"k": curves["k"], "test_mse": opt_k, "n": int(cfg.grid.fixed_n)},
+        "optimal_ridge_theory_vs_n": {"n": curves["n"], "test_mse": opt_n, "k": int(cfg.grid.fixed_k)},
+        "optimal_ridge_experiment": {"n": [int(i[0]) for i in exp.index], "k": [int(i[1]) for i in exp.index],
+                                     "test_mse": exp.min(axis=1).to_numpy()},
+        "theory_min_over_ridge_monotone": bool(np.all(np.diff(opt_k) <= 1e-12 * opt_k[:-1])
+                                               and np.all(np.diff(opt_n) <= 1e-12 * opt_n[:-1])),
+    }

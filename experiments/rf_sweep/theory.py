@@ -1,0 +1,183 @@
+"""The omniscient risk estimates of Simon, Karkada, Ghosh & Belkin (2024), float64, vectorised.
+
+RF eigenframework (spec §4): for n samples, k features and ridge δ, γ > 0 solves the single
+equation  γ (n − z(γ)) (k − z(γ)) = δ k  on the branch z < min(n, k), i.e. in u = ln γ
+
+    h(u) = u + ln(n − z) + ln(1 − z/k) − ln δ = 0,     h' ≥ 1,
+
+bracketed by [ln γ₀, u_hi] where z(γ₀) = min(n, k). Then κ = γ (1 − z/k) and
+
+    ρ    = (q (k − 2z) + z²) / (n (k − q))
+    E_te = [A − κ k/(k − q) · B + σ²] / (1 − ρ),     E_tr = (1 − z/n)² E_te,
+
+with the spectral sums z, q, A, B of spectral_sums.py. k = ∞ gives KRR (spec §3) exactly.
+The whole grid is solved at once by safeguarded Newton on interpolated sums; δ = 0 points use
+γ = γ₀, solved exactly. `krr_theory` is an independent KRR solver (per point, brentq on κ) that
+the tests use as a reference.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import brentq
+
+from .spectral_sums import SpectralSums, _moments, exact_sums
+
+
+@dataclass
+class Spectrum:
+    """Eigenvalues λ_i (descending), target coefficients v_i² (summed over outputs), noise σ²."""
+
+    eigvals: np.ndarray
+    coeffs2: np.ndarray
+    noise: float = 0.0
+
+    def __post_init__(self):
+        self.eigvals = np.asarray(self.eigvals, dtype=np.float64)
+        self.coeffs2 = np.asarray(self.coeffs2, dtype=np.float64)
+
+    @property
+    def modes(self) -> int:
+        return len(self.eigvals)
+
+
+def _newton(f, lo: np.ndarray, hi: np.ndarray, tol: float = 1e-13, iters: int = 200) -> np.ndarray:
+    """Root of an increasing function per element, safeguarded to stay inside [lo, hi].
+
+    f(u, idx) returns (value, derivative) at the still-active elements idx. Newton converges
+    quadratically; a step that leaves the bracket (or a non-finite value) falls back to bisection.
+    """
+    lo, hi = lo.astype(np.float64).copy(), hi.astype(np.float64).copy()
+    u = 0.5 * (lo + hi)
+    active = np.arange(len(u))
+    for _ in range(iters):
+        ua, a_lo, a_hi = u[active], lo[active], hi[active]
+        val, der = f(ua, active)
+        neg = val < 0
+        a_lo[neg], a_hi[~neg] = ua[neg], ua[~neg]
+        lo[active], hi[active] = a_lo, a_hi
+        with np.errstate(invalid="ignore", divide="ignore"):
+            new = ua - np.where(np.isfinite(val) & (der > 0), val / der, np.nan)
+        bad = ~np.isfinite(new) | (new <= a_lo) | (new >= a_hi)
+        new[bad] = 0.5 * (a_lo[bad] + a_hi[bad])
+        u[active] = new
+        active = active[(np.abs(new - ua) >= tol) & (a_hi - a_lo >= tol)]
+        if not len(active):
+            break
+    return u
+
+
+def gamma0(spec: Spectrum, m: np.ndarray) -> np.ndarray:
+    """γ₀ with z(γ₀) = m, solved exactly in log space for each (unique) m < M."""
+    m_unique, inverse = np.unique(np.asarray(m, dtype=np.float64), return_inverse=True)
+    if m_unique.max() >= spec.modes:
+        raise ValueError(f"min(n, k) = {m_unique.max():.0f} must be below the number of modes M = {spec.modes}")
+    lam, v2 = spec.eigvals, spec.coeffs2
+
+    def f(u, idx):  # increasing in u: m - z(e^u)
+        mom = _moments(lam, v2, np.exp(u))
+        return m_unique[idx] - mom[:, 0, 0], -mom[:, 0, 1]
+
+    lo = np.full(len(m_unique), np.log(lam.min()) - 60.0)
+    hi = np.log(2 * lam.sum() / m_unique)  # z ≤ Σλ/γ < m here
+    out = _newton(f, lo, hi)
+    return np.exp(out)[inverse].reshape(np.shape(m))
+
+
+def rf_theory(spec: Spectrum, n, k, ridge, h: float = 0.01) -> dict[str, np.ndarray]:
+    """Predicted test/train MSE, κ, γ, z, q, ρ for every broadcast (n, k, δ); k may be np.inf."""
+    n, k, ridge = (np.asarray(a, dtype=np.float64) for a in np.broadcast_arrays(n, k, ridge))
+    shape = n.shape
+    n, k, ridge = n.ravel(), k.ravel(), ridge.ravel()
+    m = np.minimum(n, k)
+    g0 = gamma0(spec, m)
+    u0 = np.log(g0)
+    pos = ridge > 0
+    u_hi = np.maximum(np.log(4 * np.where(pos, ridge, 1.0) / n), np.log(2 * spec.eigvals.sum() / m)) + 1.0
+    u = u0.copy()
+    sums = {}
+    if pos.any():
+        table = SpectralSums(spec.eigvals, spec.coeffs2, u0[pos].min() - 2 * h, u_hi[pos].max() + 2 * h, h)
+        np_, kp, dp = n[pos], k[pos], ridge[pos]
+
+        def h_fun(uu, sel):
+            s = table(uu)
+            z, dz = s["z"], s["dz"]
+            nn, kk, dd = np_[sel], kp[sel], dp[sel]
+            zk = z / kk  # 0 for k = inf
+            with np.errstate(invalid="ignore", divide="ignore"):
+                val = uu + np.log(nn - z) + np.log1p(-zk) - np.log(dd)
+                der = 1.0 - dz / (nn - z) - (dz / kk) / (1.0 - zk)
+            val = np.where((nn - z > 0) & (1 - zk > 0), val, -np.inf)  # left of γ₀ (interpolation slop)
+            return val, der
+
+        u_pos = _newton(h_fun, u0[pos], u_hi[pos])
+        u[pos] = u_pos
+        interp = table(u_pos)
+        for name in ("z", "q", "A", "B"):
+            sums.setdefault(name, np.empty_like(n))[pos] = interp[name]
+    if (~pos).any():
+        exact = exact_sums(spec.eigvals, spec.coeffs2, u[~pos])
+        for name in ("z", "q", "A", "B"):
+            sums.setdefault(name, np.empty_like(n))[~pos] = exact[name]
+        sums["z"][~pos] = m[~pos]  # z(γ₀) = min(n, k) by definition
+    res = risks(spec.noise, n, k, ridge, np.exp(u), **sums)
+    return {key: val.reshape(shape) for key, val in res.items()}
+
+
+def risks(noise: float, n, k, ridge, gamma, z, q, A, B) -> dict[str, np.ndarray]:
+    """Spec §4.2 from the solved γ and its spectral sums (k = inf is the KRR limit)."""
+    finite_k = np.isfinite(k)
+    kk = np.where(finite_k, k, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kappa = np.where(ridge > 0, ridge / (n - z), gamma * np.where(finite_k, 1 - z / kk, 1.0))
+        kappa = np.where((ridge == 0) & (k <= n), 0.0, kappa)  # under-parameterised least squares
+        rho = np.where(finite_k, (q * (kk - 2 * z) + z**2) / (n * (kk - q)), q / n)
+        coef = np.where(finite_k, kappa * kk / (kk - q), kappa)
+        test = (A - coef * B + noise) / (1.0 - rho)
+        test = np.where(rho < 1.0, test, np.inf)  # the n = k ridgeless peak diverges
+        train = (1.0 - z / n) ** 2 * test
+    return {"test_mse": test, "train_mse": train, "kappa": kappa, "gamma": gamma, "z": z, "q": q, "rho": rho}
+
+
+def krr_theory(spec: Spectrum, n: float, ridge: float) -> dict[str, float]:
+    """Reference KRR eigenframework (spec §3) for one point: brentq on ln κ, exact sums."""
+    lam, v2 = spec.eigvals, spec.coeffs2
+    if ridge > 0:
+        f = lambda s: np.sum(lam / (lam + np.exp(s))) + ridge / np.exp(s) - n  # noqa: E731
+    else:
+        f = lambda s: np.sum(lam / (lam + np.exp(s))) - n  # noqa: E731
+    lo, hi = np.log(lam.min()) - 60, np.log(lam.sum() + ridge) + 5
+    kappa = np.exp(brentq(f, lo, hi, xtol=1e-15, rtol=1e-15, maxiter=500))
+    L = lam / (lam + kappa)
+    e0 = n / (n - np.sum(L**2))
+    test = e0 * (np.sum((1 - L) ** 2 * v2) + spec.noise)
+    return {"kappa": kappa, "test_mse": test, "train_mse": (ridge / (n * kappa)) ** 2 * test}
+
+
+def rf_theory_brentq(spec: Spectrum, n: float, k: float, ridge: float) -> dict[str, float]:
+    """Scalar reference: the same RF equation solved by brentq with exact O(M) sums (benchmark peer)."""
+    lam, v2 = spec.eigvals, spec.coeffs2
+    z_of = lambda g: np.sum(lam / (lam + g))  # noqa: E731
+    m = min(n, k)
+    u0 = brentq(lambda s: z_of(np.exp(s)) - m, np.log(lam.min()) - 60, np.log(2 * lam.sum() / m), xtol=1e-15, rtol=1e-15)
+    if ridge > 0:
+        hfun = lambda s: s + np.log(n - z_of(np.exp(s))) + np.log(k - z_of(np.exp(s))) - np.log(ridge * k)  # noqa: E731
+        hi = max(np.log(4 * ridge / n), np.log(2 * lam.sum() / m)) + 1
+        u = brentq(hfun, u0 + 1e-15, hi, xtol=1e-15, rtol=1e-15, maxiter=500)
+    else:
+        u = u0
+    g = np.exp(u)
+    G = 1 / (lam + g)
+    z = m if ridge == 0 else np.sum(lam * G)
+    res = risks(spec.noise, np.array(n, float), np.array(k, float), np.array(ridge, float), np.array(g),
+                np.array(z), np.sum(lam**2 * G**2), g * np.sum(v2 * G), np.sum(lam * v2 * G**2))
+    return {key: float(v) for key, v in res.items()}
+
+
+def min_over_ridge(values: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
+    """Minimum over the ridge axis (nan-safe) and its index: the 'optimal ridge' curve of Fig. 1."""
+    filled = np.where(np.isfinite(values), values, np.inf)
+    idx = np.argmin(filled, axis=axis)
+    return np.take_along_axis(filled, np.expand_dims(idx, axis), axis).squeeze(axis), idx
