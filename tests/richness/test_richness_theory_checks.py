@@ -1,0 +1,78 @@
+"""Theory checks at test size: gauge equivalence, the lazy limit, E2 slopes at r = 0 and r = 1/2."""
+import numpy as np
+import pytest
+import torch
+
+from repro.experiments.richness.data import teacher_task
+from repro.experiments.richness.gauges import gauge_check
+from repro.experiments.richness.kernel_limit import lazy_check
+from repro.experiments.richness.one_step import measure_width, sgd_step
+from repro.experiments.richness.model import MLP, StackedMLP
+from repro.experiments.richness.theory import fit_slope, kernel_regression, linearized_gd
+from repro.experiments.richness.train import Setting, loss_fn
+
+
+def test_gauges_give_the_same_sgd_trajectory_and_weight_decay_adam_break_it():
+    data = teacher_task(256, 64, 8, 2, 64, 0)
+    s = Setting(width=96, depth=3, r=0.25, gamma0=1.5, lr=0.5, momentum=0.9, batch=32, steps=50)
+    out = gauge_check(s, data, "cpu", tolerance=1e-10)
+    assert out["pass"] and out["measured_max_rel_diff"] < 1e-10
+    assert out["breakers"]["weight_decay"]["measured_max_rel_diff"] > 1e-4
+    assert out["breakers"]["adam"]["measured_max_rel_diff"] > 1e-4
+
+
+def test_linearised_gd_closed_form_matches_iterating_the_recursion():
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(12, 12, generator=g, dtype=torch.float64)
+    theta = a @ a.T + 0.1 * torch.eye(12, dtype=torch.float64)
+    theta_test = torch.randn(5, 12, generator=g, dtype=torch.float64)
+    r0, f0t = torch.randn(12, generator=g, dtype=torch.float64), torch.randn(5, generator=g, dtype=torch.float64)
+    lr, steps, P = 0.5 * 12 / float(torch.linalg.eigvalsh(theta)[-1]), 37, 12
+    r, ft = r0.clone(), f0t.clone()
+    for _ in range(steps):  # f <- f - (lr/P) Theta (f - y), the same step on test points
+        ft = ft - lr / P * theta_test @ r
+        r = r - lr / P * theta @ r
+    r_cf, ft_cf = linearized_gd(theta, theta_test, r0, f0t, lr, steps, P)
+    assert torch.allclose(r_cf, r, atol=1e-12) and torch.allclose(ft_cf, ft, atol=1e-12)
+    _, f_inf = linearized_gd(theta, theta_test, r0, f0t, lr, 200000, P)
+    assert torch.allclose(f_inf, kernel_regression(theta, theta_test, r0, f0t), atol=1e-8)
+
+
+def test_lazy_limit_network_matches_initial_ntk_kernel_gd():
+    data = teacher_task(64, 64, 8, 1, 64, 1)
+    s = Setting(width=128, depth=3, r=0.5, gauge="mup", steps=150, seed=3)
+    out = lazy_check(s, data, [1.0, 0.1, 0.01], "cpu", tolerance=0.05)
+    D = {p["gamma0"]: p["D_test"] for p in out["points"]}
+    assert D[0.01] < 0.05 and out["pass_small"]
+    assert D[0.01] < D[0.1] < D[1.0]  # shrinks as richness -> 0
+    assert D[1.0] > 0.05  # and the rich end is visibly not lazy, so the check can fail
+
+
+def test_stacked_one_step_equals_a_loop_over_single_mlps():
+    data = teacher_task(40, 8, 5, 2, 32, 0)
+    net = StackedMLP(5, 32, 3, 2, 2, 0.5, 1.0, "mup", generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    x, y = data.x_train[:16].expand(2, 16, 5), data.y_train[:16].expand(2, 16, 2)
+    st = sgd_step(net, x, y, 0.7, "mean", center=False)
+    for t in range(2):
+        m = MLP(5, 32, 3, 2, 0.5, 1.0, "mup", dtype=torch.float64)
+        with torch.no_grad():
+            for i in range(3):
+                m.weights[i].copy_(net.W[i][t])
+                m.biases[i].copy_(net.b[i][t])
+        loss_fn(m(x[t]), y[t], "mean").backward()
+        opt = torch.optim.SGD(m.param_groups(0.7))
+        opt.step()
+        for i in range(3):
+            assert torch.allclose(m.weights[i], st["W1"][i][t], atol=1e-13)
+
+
+@pytest.mark.parametrize("r,pred", [(0.0, -0.5), (0.5, 0.0)])
+def test_e2_relative_update_slope(r, pred):
+    data = teacher_task(600, 8, 16, 2, 64, 2)
+    widths = [128, 256, 512, 1024, 2048]
+    res = [measure_width(data, w, 3, r, 1.0, "mup", 6, 64, 16, 1.0, "mean", True, 0, 0, "cpu", torch.float32)
+           for w in widths]
+    fit = fit_slope(widths, np.stack([q["e2_dh_rel"].numpy() for q in res]))
+    assert abs(fit["slope"] - pred) < 0.1, fit
+    frob = fit_slope(widths, np.stack([(q["dW_hidden_fro"] / q["resid"]).numpy() for q in res]))
+    assert abs(frob["slope"] - (r - 1.0)) < 0.1, frob
