@@ -1,0 +1,160 @@
+"""Closed-form QWEM dynamics (spec §4): per-mode logistic growth of the singular values of W.
+
+Under gradient flow dW/dt = ½ (M* − W Wᵀ) W (spec §4.1) from an init aligned with the
+eigenvectors of M*, every mode k evolves on its own (Lemma 3.1):
+
+    s_k²(t) = 1 / ( e^{−λ_k t} / s_k²(0) + (1 − e^{−λ_k t}) / λ_k ),
+
+which is the spec's logistic written so that it neither overflows for large λt nor divides by
+zero at λ = 0 (the bracket tends to t there) and decays for λ < 0. The learning time
+τ_k = ln(λ_k / s_k²(0)) / λ_k is where s_k² ≈ λ_k / 2. From a small *random* init the trajectory
+follows the same curves up to a rotation (Result 3), with an effective s_k²(0) set by the init
+scale (see `initial_sq_singular_values`).
+
+Time conversion (spec §4.5): with the normalised per-step loss the trainers in train.py use, one
+SGD or GD step with learning rate η advances theory time by Δt = 2 η (1 + k_neg) / (V² |m|), where
+m = −mean(M*²) is the loss normaliser.
+
+All functions are float64 numpy and vectorised over modes (last axis) and times (first axis).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def initial_sq_singular_values(init_scale: float, d: int, n_modes: int | None = None, rule: str = "dof") -> np.ndarray:
+    """Effective s_k²(0) of mode k for W_ij ~ N(0, init_scale²/d) (the authors' init, spec §5.6).
+
+    rule="dof" (default): s_k²(0) = (d − k + 1)·σ² with σ² = init_scale²/d. Mode 1 starts as the
+    projection v_1ᵀ W(0), a d-vector of N(0, σ²) entries (squared norm ≈ dσ²); mode k can only grow
+    in the d − k + 1 right-directions the earlier modes left free. The exact solution of the flow,
+    W Wᵀ(t) = e^{Mt/2} W0 [I + W0ᵀ (e^{Mt} − I) M⁻¹ W0]⁻¹ W0ᵀ e^{Mt/2}, gives this when the modes
+    are well separated; tests/word2vec/test_word2vec_theory.py checks it against a float64 flow.
+    rule="entry": s_k²(0) = σ² (the spec's [derived] choice, §4.3). rule="authors": s_k²(0) =
+    init_scale² = dσ² for every mode (the authors' notebooks). They differ only inside a logarithm.
+    """
+    n = d if n_modes is None else n_modes
+    sigma_sq = float(init_scale) ** 2 / d
+    k = np.arange(1, n + 1, dtype=np.float64)
+    if rule == "dof":
+        return np.maximum(d - k + 1, 1.0) * sigma_sq
+    if rule == "entry":
+        return np.full(n, sigma_sq)
+    if rule == "authors":
+        return np.full(n, d * sigma_sq)
+    raise ValueError(f"rule={rule!r} is invalid; valid choices: dof, entry, authors")
+
+
+def predicted_sq_singular_values(eigvals, s0_sq, t) -> np.ndarray:
+    """s_k²(t) for each time in t (shape (T,)) and mode k: array (T, n_modes).
+
+    eigvals: λ_k of M* (any sign); s0_sq: s_k²(0), scalar or per mode.
+    """
+    lam = np.asarray(eigvals, dtype=np.float64)[None, :]
+    s0 = np.broadcast_to(np.asarray(s0_sq, dtype=np.float64), lam.shape[1:])[None, :]
+    t = np.atleast_1d(np.asarray(t, dtype=np.float64))[:, None]
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        decay = np.exp(-lam * t)
+        # (1 − e^{−λt}) / λ, continuous through λ = 0 where it equals t.
+        growth = np.where(lam == 0, t, -np.expm1(-lam * t) / np.where(lam == 0, 1.0, lam))
+        out = 1.0 / (decay / s0 + growth)
+    return np.where(np.isfinite(out), out, 0.0)
+
+
+def predicted_singular_values(eigvals, init_scale, t, d: int | None = None, rule: str = "dof") -> np.ndarray:
+    """Singular values s_k(t), shape (T, n_modes), for W_ij(0) ~ N(0, init_scale²/d).
+
+    With d=None, init_scale is taken as s_k(0) itself (the aligned init of Lemma 3.1).
+    """
+    eigvals = np.asarray(eigvals, dtype=np.float64)
+    if d is None:
+        s0_sq = np.full(eigvals.shape, float(init_scale) ** 2)
+    else:
+        s0_sq = initial_sq_singular_values(init_scale, d, len(eigvals), rule)
+    return np.sqrt(predicted_sq_singular_values(eigvals, s0_sq, t))
+
+
+def learning_times(eigvals, init_scale, d: int | None = None, rule: str = "dof") -> np.ndarray:
+    """τ_k = ln(λ_k / s_k²(0)) / λ_k (spec §4.2); +inf for modes with λ_k ≤ s_k²(0) (never learned).
+
+    init_scale and d as in predicted_singular_values.
+    """
+    lam = np.asarray(eigvals, dtype=np.float64)
+    if d is None:
+        s0_sq = np.full(lam.shape, float(init_scale) ** 2)
+    else:
+        s0_sq = initial_sq_singular_values(init_scale, d, len(lam), rule)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tau = np.log(lam / s0_sq) / lam
+    return np.where((lam > s0_sq) & np.isfinite(tau), tau, np.inf)
+
+
+def effective_rank(tau, t) -> np.ndarray:
+    """r(t) = #{k : τ_k < t} for each time in t (spec §4.3): the rank an early-stopped model has."""
+    tau = np.asarray(tau, dtype=np.float64)
+    t = np.atleast_1d(np.asarray(t, dtype=np.float64))
+    return (tau[None, :] < t[:, None]).sum(axis=1)
+
+
+def time_per_step(lr: float, vocab_size: int, k_neg: float, mean_sq_target: float) -> float:
+    """Δt = 2 η (1 + k_neg) / (V² |m|), |m| = mean(M*²) (spec §4.5)."""
+    return 2.0 * float(lr) * (1.0 + k_neg) / (float(vocab_size) ** 2 * float(mean_sq_target))
+
+
+def lr_at(step, lr: float, total_steps: int, decay_at: float | None = None, decay: float = 1.0):
+    """Piecewise-constant learning rate: lr, times `decay` from step decay_at·total_steps on."""
+    step = np.asarray(step)
+    if decay_at is None or decay == 1.0:
+        return np.full(step.shape, float(lr)) if step.ndim else float(lr)
+    switch = int(round(decay_at * total_steps))
+    out = np.where(step < switch, float(lr), float(lr) * decay)
+    return out if step.ndim else float(out)
+
+
+def theory_time(step, lr: float, vocab_size: int, k_neg: float, mean_sq_target: float,
+                total_steps: int | None = None, decay_at: float | None = None, decay: float = 1.0):
+    """Theory time reached after `step` SGD/GD steps (array or scalar): Σ_{s<step} Δt(η_s).
+
+    With a decay (η → decay·η from step decay_at·total_steps on) the time accumulates the smaller
+    steps after the switch, so theory curves stay aligned with the measured ones.
+    """
+    dt = time_per_step(lr, vocab_size, k_neg, mean_sq_target)
+    step = np.asarray(step, dtype=np.float64)
+    if decay_at is None or decay == 1.0 or total_steps is None:
+        return dt * step
+    switch = float(int(round(decay_at * total_steps)))
+    return dt * (np.minimum(step, switch) + decay * np.maximum(step - switch, 0.0))
+
+
+def predicted_loss(eigvals, s0_sq, t, k_neg: float, frob_sq_target: float) -> np.ndarray:
+    """Normalised loss along the theory trajectory (spec §4.5), one value per time in t:
+
+    ℒ(t) = 1 − ((1 + k_neg) / (4 ‖M*‖_F²)) Σ_a (2 λ_a s_a²(t) − s_a⁴(t)), summed over the modes given.
+    """
+    lam = np.asarray(eigvals, dtype=np.float64)
+    s2 = predicted_sq_singular_values(lam, s0_sq, t)
+    return 1.0 - (1.0 + k_neg) / (4.0 * frob_sq_target) * (2.0 * lam[None, :] * s2 - s2**2).sum(axis=1)
+
+
+def switch_on_times(times, sq_singular_values, eigvals) -> np.ndarray:
+    """First time each measured s_k² reaches λ_k / 2 (linear interpolation between log points).
+
+    times: (T,), sq_singular_values: (T, n) sorted descending per row, eigvals: (n,). NaN if never.
+    Used to compare a trained run with learning_times().
+    """
+    times = np.asarray(times, dtype=np.float64)
+    s2 = np.asarray(sq_singular_values, dtype=np.float64)
+    half = 0.5 * np.asarray(eigvals, dtype=np.float64)
+    out = np.full(half.shape, np.nan)
+    for k, h in enumerate(half):
+        above = np.nonzero(s2[:, k] >= h)[0]
+        if len(above) == 0:
+            continue
+        i = above[0]
+        if i == 0:
+            out[k] = times[0]
+            continue
+        y0, y1 = s2[i - 1, k], s2[i, k]
+        frac = (h - y0) / (y1 - y0) if y1 != y0 else 1.0
+        out[k] = times[i - 1] + frac * (times[i] - times[i - 1])
+    return out

@@ -1,0 +1,465 @@
+"""Trainers: QWEM by minibatch SGD on sampled pairs, QWEM by full-batch GD, word2vec SGNS.
+
+Public API (used by run.py):
+
+    train_qwem_sgd(Pij, Pi, cfg_train, device, callback=None) -> W   (V, d) numpy
+    train_qwem_gd(Pij, Pi, cfg_train, device, callback=None)  -> W   (V, d) numpy
+    train_sgns(ids, counts, cfg_train, device, callback=None, article_starts=None, stats=None) -> W
+    qwem_time_per_step(Pij, Pi, cfg_train) -> Δt     (theory time advanced by one step at the base lr)
+
+Pij is the (V, V) symmetric joint co-occurrence distribution (float64, sums to 1), Pi the (V,)
+unigram distribution; ids the int token-id stream, counts the (V,) word counts.
+
+callback(step, W) is called at step 0, every `log_every` steps and after the last step, with W a
+float64 numpy copy of the embedding (the input table for untied SGNS). If the callback accepts a
+third argument named `info` (or **kwargs), it also gets a dict: `loss` (mean normalised loss since
+the last call; QWEM ℒ of spec §5.5 starts at 1.0, SGNS the mean per-pair logistic loss), `lr`,
+`steps` (total), and for QWEM `theory_time` (spec §4.5, so measured and predicted singular values
+can be plotted on one axis), for SGNS `words` (raw corpus words processed so far).
+
+Keys read from the `train` config node (all optional, defaults in brackets):
+
+    d            embedding dimension [200]
+    lr           learning rate [QWEM: 5.0 (spec §5.7, normalised loss); SGNS: 0.025 (word2vec)]
+    steps        QWEM: number of SGD/GD steps [10000]; SGNS: optional cap on minibatches [null]
+    batch_size   QWEM SGD: positive pairs per step, with as many negative pairs [50000];
+                 SGNS: (centre, context) pairs per minibatch [4096]; gradients are summed over
+                 the minibatch as word2vec's per-pair updates are, so keep it ≲ 16k
+    init         small | w2v: W_ij ~ N(0, init_scale²/d) (spec §5.6) [small]
+    init_scale   init_sz of spec §5.6 [null: 1e-12 for small, 0.1 for w2v]
+    negatives    k_neg, negative samples per positive pair [1]
+    reweight     QWEM SGD importance weights: omniscient (Setting 3.1) | sgns | unigram [omniscient];
+                 QWEM GD supports omniscient only (constant G makes the full gradient a matmul)
+    lr_decay_at  QWEM: fraction of steps after which lr is multiplied by lr_decay [0.75]
+    lr_decay     QWEM: that factor (spec §5.6) [0.1]; 1.0 keeps lr constant
+    log_every    steps between callbacks [100]
+    tied         SGNS: one table for words and contexts (as the paper) or two (word2vec) [true]
+    subsample    SGNS: word2vec subsampling threshold t, 0 disables [1e-5]
+    window       SGNS: one-sided window L, dynamic (uniform reduced window, spec §1) [16]
+    epochs       SGNS: passes over the token stream [1]
+    min_lr_ratio SGNS: final lr / lr of the linear decay (word2vec: 0.0001/0.025) [0.004]
+    dtype        float64 | float32 [QWEM: float64 (spec §5.6); SGNS: float32]
+    compile      SGNS: torch.compile the minibatch step (~3x faster on CPU, one-off compile) [true]
+    seed         RNG seed [null: torch.initial_seed(), i.e. the run's seed_everything]
+"""
+from __future__ import annotations
+
+import inspect
+import math
+import time
+
+import numpy as np
+import torch
+
+from . import models, targets, theory
+
+DTYPES = {"float64": torch.float64, "float32": torch.float32}
+
+
+# ---------------------------------------------------------------- config and callback helpers
+
+def _get(cfg, key, default):
+    value = cfg.get(key, default) if cfg is not None else default
+    return default if value is None else value
+
+
+def _dtype(cfg, default: str) -> torch.dtype:
+    name = str(_get(cfg, "dtype", default))
+    if name not in DTYPES:
+        raise ValueError(f"train.dtype={name!r} is invalid; valid choices: {', '.join(DTYPES)}")
+    return DTYPES[name]
+
+
+def _generator(cfg, device) -> torch.Generator:
+    seed = cfg.get("seed", None) if cfg is not None else None
+    seed = torch.initial_seed() if seed is None else int(seed)
+    return torch.Generator(device=device).manual_seed(seed % 2**63)
+
+
+def _wants_info(callback) -> bool:
+    try:
+        params = inspect.signature(callback).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.kind == p.VAR_KEYWORD or p.name == "info" for p in params)
+
+
+def _notify(callback, wants_info, step, W, info):
+    if callback is None:
+        return
+    Wn = W.detach().to("cpu", torch.float64).numpy().copy()
+    if wants_info:
+        callback(step, Wn, info=info)
+    else:
+        callback(step, Wn)
+
+
+# ---------------------------------------------------------------- QWEM: pair sampler
+
+class PairSampler:
+    """Draws ordered pairs (i, j) ~ P_ij exactly, on the device.
+
+    Only the upper triangle's non-zeros are stored (flat key i·V + j and the running sum of their
+    mass: 2P_ij off the diagonal, P_ii on it), so memory is 16 bytes per co-occurring pair; a
+    uniform draw is located with searchsorted, then each off-diagonal pair is flipped with
+    probability ½. P_ij at any pair (for the importance weights) is read from the dense table.
+    """
+
+    def __init__(self, Pij: np.ndarray, device, chunk_rows: int = 1024):
+        V = Pij.shape[0]
+        keys, mass = [], []
+        for a in range(0, V, chunk_rows):
+            rows = np.asarray(Pij[a:a + chunk_rows], dtype=np.float64)
+            r, c = np.nonzero(np.triu(rows, k=a))  # j ≥ i for every row i = a + r
+            vals = rows[r, c]
+            keys.append((r + a).astype(np.int64) * V + c)
+            mass.append(np.where(r + a == c, vals, 2.0 * vals))
+        keys, mass = np.concatenate(keys), np.concatenate(mass)
+        self.V, self.device = V, device
+        self.keys = torch.as_tensor(keys, device=device)
+        self.cum = torch.as_tensor(np.cumsum(mass), device=device)
+        self.total = float(self.cum[-1]) if len(mass) else 0.0
+        self.P_flat = torch.as_tensor(np.ascontiguousarray(Pij, dtype=np.float64), device=device).reshape(-1)
+
+    def sample(self, n: int, gen: torch.Generator):
+        u = torch.rand(n, generator=gen, device=self.device, dtype=torch.float64) * self.total
+        idx = torch.searchsorted(self.cum, u, right=True).clamp_(max=len(self.cum) - 1)
+        k = self.keys[idx]
+        i, j = k // self.V, k % self.V
+        flip = torch.rand(n, generator=gen, device=self.device) < 0.5
+        return torch.where(flip, j, i), torch.where(flip, i, j)
+
+    def values(self, i, j) -> torch.Tensor:
+        return self.P_flat[i * self.V + j]
+
+
+class AliasTable:
+    """Walker's alias method: O(1) exact draws from a (V,) distribution (two uniforms, two gathers),
+    cheaper than a binary search per draw. Built once in O(V) (Vose's construction)."""
+
+    def __init__(self, p: np.ndarray, device):
+        p = np.asarray(p, dtype=np.float64)
+        n = len(p)
+        scaled = p / p.sum() * n
+        prob, alias = np.ones(n), np.arange(n)
+        small = [i for i in range(n) if scaled[i] < 1.0]
+        large = [i for i in range(n) if scaled[i] >= 1.0]
+        while small and large:
+            s, g = small.pop(), large.pop()
+            prob[s], alias[s] = scaled[s], g
+            scaled[g] -= 1.0 - scaled[s]
+            (small if scaled[g] < 1.0 else large).append(g)
+        self.n, self.device = n, device
+        self.prob = torch.as_tensor(prob, device=device)
+        self.alias = torch.as_tensor(alias, device=device)
+
+    def draw(self, shape, gen: torch.Generator) -> torch.Tensor:
+        k = torch.randint(0, self.n, shape if isinstance(shape, tuple) else (shape,), generator=gen, device=self.device)
+        u = torch.rand(k.shape, generator=gen, device=self.device, dtype=torch.float64)
+        return torch.where(u < self.prob[k], k, self.alias[k])
+
+
+# ---------------------------------------------------------------- QWEM by SGD
+
+def _qwem_schedule(cfg):
+    steps = int(_get(cfg, "steps", 10000))
+    lr = float(_get(cfg, "lr", 5.0))
+    decay_at = cfg.get("lr_decay_at", 0.75) if cfg is not None else 0.75
+    decay = float(_get(cfg, "lr_decay", 0.1))
+    return steps, lr, decay_at, decay
+
+
+def qwem_time_per_step(Pij, Pi, cfg_train, mean_sq: float | None = None) -> float:
+    """Theory time per step at the base lr: Δt = 2η(1 + k_neg)/(V²|m|) (spec §4.5, omniscient)."""
+    k_neg = float(_get(cfg_train, "negatives", 1))
+    if mean_sq is None:
+        mean_sq = models.mean_sq_target(Pij, Pi, k_neg)
+    return theory.time_per_step(float(_get(cfg_train, "lr", 5.0)), len(Pi), k_neg, mean_sq)
+
+
+def train_qwem_sgd(Pij, Pi, cfg_train, device="cpu", callback=None):
+    """QWEM by plain SGD on B positive pairs ~ P_ij and B negative pairs ~ P_iP_j per step.
+
+    Per-step loss (spec §4.5/§5.5): ℒ = 1 − (1/B) Σ_b [q⁺(−x + x²/4) + k q⁻(x′ + x′²/4)] / m, with
+    the importance weights and normaliser m of `reweight` (models.PairWeights). Its expectation in
+    Setting 3.1 is 1 + ((1+k)/(4V²|m|))(‖WWᵀ − M*‖² − ‖M*‖²), so one step is an Euler step of the
+    gradient flow of theory.py with Δt = 2η(1+k)/(V²|m|). Tied weights (the QWEM model).
+    """
+    device = torch.device(device)
+    dtype = _dtype(cfg_train, "float64")
+    gen = _generator(cfg_train, device)
+    V, d = len(Pi), int(_get(cfg_train, "d", 200))
+    k_neg = float(_get(cfg_train, "negatives", 1))
+    B = int(_get(cfg_train, "batch_size", 50000))
+    steps, lr0, decay_at, decay = _qwem_schedule(cfg_train)
+    log_every = max(1, int(_get(cfg_train, "log_every", 100)))
+    mode = str(_get(cfg_train, "reweight", "omniscient"))
+
+    mean_sq = models.mean_sq_target(Pij, Pi, k_neg)
+    sampler = PairSampler(Pij, device)
+    Pi_t = torch.as_tensor(np.asarray(Pi, dtype=np.float64), device=device)
+    uni = AliasTable(Pi, device)
+    weights = models.PairWeights(mode, sampler, Pi_t, k_neg, mean_sq, float(_get(cfg_train, "subsample", 1e-5)))
+    scale = 1.0 / (B * abs(weights.m))  # d ℒ / d(Σ per-pair losses)
+    need_p = mode == "omniscient"
+    dt = theory.time_per_step(lr0, V, k_neg, mean_sq)
+
+    W = models.init_embedding(V, d, str(_get(cfg_train, "init", "small")), cfg_train.get("init_scale", None)
+                              if cfg_train is not None else None, gen, dtype, device)
+    wants = _wants_info(callback)
+    info = dict(loss=1.0, lr=lr0, steps=steps, theory_time=0.0, mean_sq_target=mean_sq, dt_per_step=dt)
+    _notify(callback, wants, 0, W, info)
+    loss_sum, loss_n = 0.0, 0
+    for step in range(1, steps + 1):
+        lr = theory.lr_at(step - 1, lr0, steps, decay_at, decay)
+        i, j = sampler.sample(B, gen)
+        # Negatives (i', j') ~ P_i P_j; positives and negatives then share one gather/scatter.
+        I = torch.cat([i, uni.draw(B, gen)])
+        J = torch.cat([j, uni.draw(B, gen)])
+        WI, WJ = W[I], W[J]
+        x = (WI * WJ).sum(1)
+        q = torch.cat([weights.positive(i, j, sampler.values(i, j) if need_p else None),
+                       weights.negative(I[B:], J[B:], sampler.values(I[B:], J[B:]) if need_p else None)]).to(dtype)
+        (l_pos, l_neg), (g_pos, g_neg) = models.qwem_pair_terms(x[:B], x[B:], q[:B], q[B:], k_neg)
+        loss_sum += 1.0 + scale * float(l_pos.sum() + l_neg.sum())
+        loss_n += 1
+        # Tied: x_ij = w_i·w_j, so each pair pushes both rows.
+        models.pair_sgd_update(W, W, I, J, scale * torch.cat([g_pos, g_neg]), lr, WI, WJ)
+        if step % log_every == 0 or step == steps:
+            info = dict(info, loss=loss_sum / loss_n, lr=lr,
+                        theory_time=float(theory.theory_time(step, lr0, V, k_neg, mean_sq, steps, decay_at, decay)))
+            if not math.isfinite(info["loss"]):
+                raise FloatingPointError(f"QWEM SGD diverged at step {step} (loss {info['loss']}); lower train.lr")
+            _notify(callback, wants, step, W, info)
+            loss_sum, loss_n = 0.0, 0
+    return W.detach().to("cpu", torch.float64).numpy()
+
+
+# ---------------------------------------------------------------- QWEM by full-batch GD
+
+def train_qwem_gd(Pij, Pi, cfg_train, device="cpu", callback=None):
+    """QWEM by full-batch gradient descent on the exact Setting 3.1 loss (spec §3, §4.1).
+
+    ℒ(W) = 1 + ((1+k)/(4‖M*‖²)) (‖WWᵀ − M*‖² − ‖M*‖²) — the expectation of the SGD loss — so
+    W ← W + Δt · ½ (M* − WWᵀ) W with Δt = 2η(1+k)/(V²|m|): the same lr means the same theory time
+    per step as train_qwem_sgd. Euler is stable while Δt·λ_1 ≲ 1.
+    """
+    device = torch.device(device)
+    dtype = _dtype(cfg_train, "float64")
+    gen = _generator(cfg_train, device)
+    mode = str(_get(cfg_train, "reweight", "omniscient"))
+    if mode != "omniscient":
+        raise ValueError(f"train.reweight={mode!r} is not supported by full-batch GD; valid choices: omniscient")
+    V, d = len(Pi), int(_get(cfg_train, "d", 200))
+    k_neg = float(_get(cfg_train, "negatives", 1))
+    steps, lr0, decay_at, decay = _qwem_schedule(cfg_train)
+    log_every = max(1, int(_get(cfg_train, "log_every", 100)))
+
+    M = torch.as_tensor(targets.m_star(Pij, Pi, k_neg), device=device).to(dtype)
+    frob_sq = float((M.double() ** 2).sum())
+    mean_sq = frob_sq / V**2
+    W = models.init_embedding(V, d, str(_get(cfg_train, "init", "small")), cfg_train.get("init_scale", None)
+                              if cfg_train is not None else None, gen, dtype, device)
+    coef = (1.0 + k_neg) / (4.0 * frob_sq)
+    dt = theory.time_per_step(lr0, V, k_neg, mean_sq)
+    wants = _wants_info(callback)
+    info = dict(loss=1.0, lr=lr0, steps=steps, theory_time=0.0, mean_sq_target=mean_sq, dt_per_step=dt)
+    _notify(callback, wants, 0, W, info)
+    for step in range(1, steps + 1):
+        lr = theory.lr_at(step - 1, lr0, steps, decay_at, decay)
+        MW = M @ W
+        WtW = W.T @ W
+        if step % log_every == 0 or step == steps:
+            # Loss of the current W: ‖WWᵀ−M‖² − ‖M‖² = ‖WᵀW‖² − 2 tr(WᵀMW); logged before the update.
+            loss = 1.0 + coef * float((WtW**2).sum() - 2.0 * (W * MW).sum())
+        W = W + (theory.time_per_step(lr, V, k_neg, mean_sq) * 0.5) * (MW - W @ WtW)
+        if step % log_every == 0 or step == steps:
+            if not math.isfinite(loss):
+                raise FloatingPointError(f"QWEM GD diverged at step {step}; lower train.lr")
+            info = dict(info, loss=loss, lr=lr,
+                        theory_time=float(theory.theory_time(step, lr0, V, k_neg, mean_sq, steps, decay_at, decay)))
+            _notify(callback, wants, step, W, info)
+    return W.detach().to("cpu", torch.float64).numpy()
+
+
+# ---------------------------------------------------------------- word2vec SGNS on the token stream
+
+def _article_ids(ids: np.ndarray, article_starts) -> tuple[np.ndarray, np.ndarray]:
+    """Split off negative separator ids; return (token ids, article id per token)."""
+    ids = np.asarray(ids)
+    if article_starts is not None:
+        doc = np.zeros(len(ids), dtype=np.int64)
+        starts = np.asarray(article_starts, dtype=np.int64)
+        doc[starts[(starts > 0) & (starts < len(ids))]] = 1
+        doc = np.cumsum(doc)
+    else:
+        doc = np.zeros(len(ids), dtype=np.int64)
+    sep = ids < 0
+    if sep.any():
+        doc = doc + np.cumsum(sep)
+        ids, doc = ids[~sep], doc[~sep]
+    return ids.astype(np.int64), doc
+
+
+def skipgram_pairs(ids: np.ndarray, doc: np.ndarray, window: int, rng: np.random.Generator):
+    """(centre, context) pairs with word2vec's dynamic window, both directions, within articles.
+
+    Each centre p draws a reduced window b_p uniform in {1..L} and pairs with every context at
+    distance j ≤ b_p on either side, so a pair at distance j is used with probability (L+1−j)/L
+    (spec §1's dynamic-window weight, up to its normalisation).
+    """
+    n = len(ids)
+    b = rng.integers(1, window + 1, size=n)
+    centres, contexts = [], []
+    for j in range(1, min(window, n - 1) + 1):
+        same = doc[:-j] == doc[j:]
+        fwd = same & (b[:-j] >= j)    # centre p, context p + j
+        bwd = same & (b[j:] >= j)     # centre p + j, context p
+        centres += [ids[:-j][fwd], ids[j:][bwd]]
+        contexts += [ids[j:][fwd], ids[:-j][bwd]]
+    if not centres:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(centres), np.concatenate(contexts)
+
+
+def sgns_step(W, C, centres, contexts, labels, weight, lr):
+    """One SGNS minibatch with summed per-pair gradients; returns the batch's summed loss.
+
+    centres: (B,) ids; contexts: (B, 1 + k) ids, column 0 the true context and the rest negatives;
+    labels: (B, 1 + k) float, 1 for the true context and 0 for negatives; weight: (B,) 1 for real
+    pairs and 0 for padding (the last minibatch is padded to B so a compiled step keeps one shape);
+    lr: 0-d tensor (a tensor, so a compiled step is not re-specialised every time lr changes).
+    For tied weights C is W. Gradients use the rows as they were before this batch (as word2vec
+    does within one pair).
+    """
+    Wc = W[centres]                                   # (B, d)
+    Cx = C[contexts]                                  # (B, 1 + k, d)
+    x = (Cx * Wc.unsqueeze(1)).sum(-1)                # logits (B, 1 + k)
+    # ln(1 + e^{−x}) for the true context, ln(1 + e^{x}) for negatives; derivative σ(x) − label.
+    loss = (torch.nn.functional.softplus(x - 2.0 * labels * x) * weight.unsqueeze(1)).sum()
+    g = (torch.sigmoid(x) - labels) * (weight * lr).unsqueeze(1)
+    W.index_add_(0, centres, -(g.unsqueeze(2) * Cx).sum(1))
+    C.index_add_(0, contexts.reshape(-1), -(g.unsqueeze(2) * Wc.unsqueeze(1)).reshape(-1, Wc.shape[1]))
+    return loss
+
+
+_COMPILED = {}
+
+
+def _sgns_kernel(use_compile: bool):
+    """torch.compile'd sgns_step (fuses the gathers, logits and scatters: ~3x faster on CPU),
+    or the eager one. Compilation happens on the first call (tens of seconds on a small CPU; the
+    inductor cache makes later runs quicker); any failure falls back to eager."""
+    if not use_compile:
+        return sgns_step
+    if "fn" not in _COMPILED:
+        try:
+            _COMPILED["fn"] = torch.compile(sgns_step, dynamic=False)
+        except Exception:  # noqa: BLE001 — no compiler toolchain: eager is correct, only slower
+            _COMPILED["fn"] = sgns_step
+    return _COMPILED["fn"]
+
+
+def train_sgns(ids, counts, cfg_train, device="cpu", callback=None, article_starts=None, stats=None):
+    """word2vec skip-gram with negative sampling (Mikolov et al. 2013) in PyTorch, minibatched.
+
+    As word2vec.c / gensim: per epoch, words are dropped with the subsampling rule (keep prob
+    min(1, t/P + sqrt(t/P))) before windowing, each kept word pairs with the contexts inside its
+    dynamic window, every pair gets `negatives` noise words drawn ∝ count^0.75, and the lr decays
+    linearly over the words processed. Unlike word2vec's per-pair Hogwild updates, pairs are
+    shuffled within chunks of ~2M tokens and updated in minibatches with summed gradients.
+    Windows never cross an article: pass article_starts (token offsets) or put negative separator
+    ids in `ids`. Chunk edges also cut windows (a negligible fraction of pairs).
+
+    tied=True uses one table (the paper's model); tied=False word2vec's input/output tables, with
+    the output table starting at zero (word2vec.c) when init=w2v. Returns the input table.
+    If `stats` is a dict it receives words, pairs, seconds and words_per_sec.
+    """
+    device = torch.device(device)
+    dtype = _dtype(cfg_train, "float32")
+    gen = _generator(cfg_train, device)
+    rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=torch.Generator().manual_seed(
+        int(gen.initial_seed()) % 2**63))))
+    counts = np.asarray(counts, dtype=np.float64)
+    V, d = len(counts), int(_get(cfg_train, "d", 200))
+    k_neg = int(_get(cfg_train, "negatives", 1))
+    L = int(_get(cfg_train, "window", 16))
+    B = int(_get(cfg_train, "batch_size", 4096))
+    epochs = int(_get(cfg_train, "epochs", 1))
+    max_steps = cfg_train.get("steps", None) if cfg_train is not None else None
+    lr0 = float(_get(cfg_train, "lr", 0.025))
+    min_lr = lr0 * float(_get(cfg_train, "min_lr_ratio", 0.0001 / 0.025))
+    log_every = max(1, int(_get(cfg_train, "log_every", 100)))
+    tied = bool(_get(cfg_train, "tied", True))
+    init = str(_get(cfg_train, "init", "w2v"))
+
+    tokens, doc = _article_ids(ids, article_starts)
+    P = counts / counts.sum()
+    keep_p = models.subsample_keep_prob(P, float(_get(cfg_train, "subsample", 1e-5)))
+    noise = AliasTable(models.negative_distribution(counts), device)
+    W = models.init_embedding(V, d, init, cfg_train.get("init_scale", None) if cfg_train is not None else None,
+                              gen, dtype, device)
+    if tied:
+        C = W
+    elif init == "w2v":
+        C = torch.zeros_like(W)
+    else:
+        C = models.init_embedding(V, d, init, cfg_train.get("init_scale", None), gen, dtype, device)
+
+    total_words = len(tokens) * epochs
+    wants = _wants_info(callback)
+    info = dict(loss=float("nan"), lr=lr0, steps=max_steps, words=0)
+    _notify(callback, wants, 0, W, info)
+    chunk = 1 << 21
+    labels = torch.zeros(B, 1 + k_neg, dtype=dtype, device=device)
+    labels[:, 0] = 1.0
+    kernel = _sgns_kernel(bool(_get(cfg_train, "compile", True)))
+    step, words_done, n_pairs, loss_sum, loss_n = 0, 0, 0, 0.0, 0
+    start = time.perf_counter()
+    done = False
+    for _ in range(epochs):
+        for a in range(0, len(tokens), chunk):
+            t_chunk, d_chunk = tokens[a:a + chunk], doc[a:a + chunk]
+            kept = rng.random(len(t_chunk)) < keep_p[t_chunk]
+            cen, ctx = skipgram_pairs(t_chunk[kept], d_chunk[kept], L, rng)
+            perm = rng.permutation(len(cen))
+            n_chunk = len(cen)
+            pad = (-n_chunk) % B
+            cen_t = torch.as_tensor(np.concatenate([cen[perm], np.zeros(pad, np.int64)]), device=device)
+            ctx_t = torch.as_tensor(np.concatenate([ctx[perm], np.zeros(pad, np.int64)]), device=device)
+            wt_t = torch.ones(n_chunk + pad, dtype=dtype, device=device)
+            wt_t[n_chunk:] = 0.0
+            # Column 0 the true context, then k_neg noise words per pair, drawn for the whole chunk.
+            ctx_t = torch.cat([ctx_t[:, None], noise.draw((n_chunk + pad, k_neg), gen)], 1)
+            # word2vec's linear decay by raw words covered so far (interpolated within the chunk).
+            starts_b = np.arange(0, n_chunk, B)
+            progress = (words_done + len(t_chunk) * starts_b / max(n_chunk, 1)) / total_words
+            lrs = torch.as_tensor(np.maximum(min_lr, lr0 * (1.0 - progress)), dtype=dtype, device=device)
+            for b_i, s in enumerate(starts_b):
+                lr = lrs[b_i]
+                loss = kernel(W, C, cen_t[s:s + B], ctx_t[s:s + B], labels, wt_t[s:s + B], lr)
+                n_real = min(B, n_chunk - s)
+                step += 1
+                n_pairs += n_real
+                loss_sum += float(loss) / n_real
+                loss_n += 1
+                if step % log_every == 0:
+                    info = dict(info, loss=loss_sum / loss_n, lr=float(lr), words=int(words_done + len(t_chunk) * s / n_chunk))
+                    _notify(callback, wants, step, W, info)
+                    loss_sum, loss_n = 0.0, 0
+                if max_steps is not None and step >= int(max_steps):
+                    done = True
+                    break
+            words_done += len(t_chunk) if not done else int(len(t_chunk) * min(1.0, (s + B) / max(n_chunk, 1)))
+            if done:
+                break
+        if done:
+            break
+    seconds = time.perf_counter() - start
+    if loss_n or step == 0:
+        info = dict(info, loss=loss_sum / loss_n if loss_n else float("nan"), words=words_done)
+        _notify(callback, wants, step, W, info)
+    if stats is not None:
+        stats.update(words=words_done, pairs=n_pairs, seconds=seconds, steps=step,
+                     words_per_sec=words_done / max(seconds, 1e-9))
+    return W.detach().to("cpu", torch.float64).numpy()
