@@ -31,6 +31,32 @@ def load_images(name: str, data_dir: Path | None, split: str = "train") -> tuple
     return _load_hub(name, split, data_dir)
 
 
+def hub_reachable(host: str = "huggingface.co", timeout: float = 2.0) -> bool:
+    """A cheap connectivity probe, so an offline machine fails before any work, not mid-run."""
+    import os
+    import socket
+
+    if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1":
+        return False
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def require_available(name: str, data_dir: Path | None) -> Path | None:
+    """The local copy of `name`, or None if the hub will serve it; ConfigError if neither can."""
+    if name not in DATASETS:
+        raise ConfigError(f"dataset={name!r} is invalid; valid choices: {', '.join(DATASETS)}")
+    local = find_local(name, data_dir)
+    if local is None and not hub_reachable():
+        folder = {"fashion_mnist": "fashion-mnist/ (IDX files)"}.get(name, f"{name}/*.npz")
+        raise ConfigError(f"dataset {name!r} is not in data_dir={str(data_dir)!r} and the Hugging Face hub is unreachable; "
+                          f"pass data_dir=DIR (or set REPRO_DATA_DIR) to a folder holding {folder}")
+    return local
+
+
 def find_local(name: str, data_dir: Path | None) -> Path | None:
     """The local file or folder holding `name`, or None."""
     candidates: list[Path] = []

@@ -20,6 +20,9 @@ def points(grid) -> list[tuple[int, int]]:
 
 
 def ridges(cfg) -> np.ndarray:
+    """The δ grid: an explicit list, or logspace(log10_min, log10_max, num) plus δ = 0 if ridgeless."""
+    if cfg.get("values") is not None:
+        return np.unique(np.asarray(list(cfg["values"]), dtype=np.float64))
     vals = np.logspace(cfg.log10_min, cfg.log10_max, int(cfg.num))
     return np.concatenate([[0.0], vals]) if cfg.ridgeless else vals
 

@@ -9,7 +9,7 @@ from omegaconf import OmegaConf
 
 from repro.experiments.common.plotting import save, subplots
 
-from .powerlaw import admissible, optimal_fitting_ratio, test_mse_vs_fitting_ratio
+from .powerlaw import admissible, optimal_fitting_ratio, risk_vs_fitting_ratio
 from .theory import Spectrum, min_over_ridge, rf_theory
 
 
@@ -127,7 +127,7 @@ def fitting_ratio(run_dir, cfg, spec: Spectrum) -> Path:
     for colour, rel in zip(_colours(len(cfg.plot.noise_levels)), cfg.plot.noise_levels):
         th = rf_theory(Spectrum(spec.eigvals, spec.coeffs2, float(rel) * float(base)), n, np.inf, ridges)
         ratio = th["train_mse"] / th["test_mse"]
-        closed = test_mse_vs_fitting_ratio(R, a, b, float(rel))
+        closed = risk_vs_fitting_ratio(R, a, b, float(rel))
         scale = np.nanmin(th["test_mse"]) / np.nanmin(closed)  # shape-only, as the paper's Fig. 2
         ax.plot(ratio, th["test_mse"], "o", ms=3, color=colour)
         ax.plot(R, closed * scale, "-", color=colour, label=f"σ²_rel={rel}")

@@ -24,7 +24,7 @@ def c_n(alpha: float, beta: float, n: float) -> float:
             * n ** (-(beta - 1)))
 
 
-def test_mse_vs_fitting_ratio(R, alpha: float, beta: float, noise_rel: float, n: float = 1.0):
+def risk_vs_fitting_ratio(R, alpha: float, beta: float, noise_rel: float, n: float = 1.0):
     """E_te as a function of the fitting ratio R ∈ [0, 1)."""
     s = np.sqrt(np.asarray(R, dtype=np.float64))
     return c_n(alpha, beta, n) * ((1 - s) ** (1 - beta) + alpha * noise_rel) / (1 + (alpha - 1) * s)

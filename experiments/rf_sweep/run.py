@@ -13,7 +13,7 @@ from repro.experiments.common.datadir import resolve_data_dir
 from repro.experiments.common.device import resolve_device
 from repro.experiments.common.errors import ConfigError, require
 from repro.experiments.common.images import DATASETS as IMAGE_DATASETS
-from repro.experiments.common.images import find_local
+from repro.experiments.common.images import require_available
 from repro.experiments.common.metrics import MetricsWriter
 from repro.experiments.common.progress import Progress
 
@@ -44,6 +44,10 @@ def validate(cfg) -> None:
         require(cfg.grid[key] >= 1, f"grid.{key}={cfg.grid[key]} is invalid: it must be a positive integer")
     require(cfg.ridges.log10_min <= cfg.ridges.log10_max and cfg.ridges.num >= 1,
             f"ridges=({cfg.ridges.log10_min}, {cfg.ridges.log10_max}, {cfg.ridges.num}) is invalid: need log10_min <= log10_max, num >= 1")
+    if cfg.ridges.get("values") is not None:
+        bad = [v for v in cfg.ridges["values"] if not (isinstance(v, (int, float)) and v >= 0)]
+        require(not bad and len(cfg.ridges["values"]) > 0,
+                f"ridges.values={list(cfg.ridges['values'])} is invalid: every ridge must be a number >= 0 (bad: {bad})")
     require(float(cfg.features.weight_var) > 0, f"features.weight_var={cfg.features.weight_var} must be positive")
     require(float(ds.get("noise", 0.0)) >= 0, f"dataset.noise={ds.noise} is invalid: a variance must be >= 0")
     pts = grid.points(cfg.grid)
@@ -64,7 +68,7 @@ def _validate_gaussian(ds, max_mk: int) -> None:
 def _validate_images(cfg, max_n: int) -> None:
     name = cfg.dataset.name
     data_dir = resolve_data_dir(None, cfg.data_dir)
-    local = find_local(name, data_dir)
+    local = require_available(name, data_dir)
     n_train, n_test = _split_sizes(local) if local is not None and local.suffix == ".npz" else HUB_SIZES[name]
     require(max_n <= n_train, f"n={max_n} is above the {n_train} training images of {name}; lower grid.n / grid.fixed_n")
     require(cfg.n_test <= n_test, f"n_test={cfg.n_test} is above the {n_test} test images of {name}")
@@ -96,7 +100,8 @@ def run(cfg, run_dir: Path) -> dict:
     np.savez(run_dir / "theory_curves.npz", **curves)
     np.savez(run_dir / "spectrum.npz", eigvals=spec.eigvals, coeffs2=spec.coeffs2, noise=spec.noise)
     summary = summarise(cfg, table, curves)
-    plots.plot_run(run_dir)
+    if cfg.plot.at_end:
+        plots.plot_run(run_dir)
     return summary
 
 
@@ -165,9 +170,9 @@ def measure(cfg, task: Task, pts, deltas, run_dir: Path):
                     f = psi[:, perm[:k]] / k**0.5
                     tr, te = ridge_errors(f[:n], y[:n], f[n:], y[n:], ridges_t)
                     train[trial, i], test[trial, i] = tr.cpu().numpy(), te.cpu().numpy()
-                metrics.log(step=trial * len(by_n) + len(idx), trial=trial, n=n, points=len(idx),
-                            elapsed=round(time.monotonic() - t0, 3))
                 bar.update(1)
+                metrics.log(step=bar.count, trial=trial, n=n, points=len(idx), elapsed=round(time.monotonic() - t0, 3),
+                            test_mse_min=float(test[trial, idx].min()))
     metrics.close()
     return train, test
 

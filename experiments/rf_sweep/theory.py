@@ -181,3 +181,27 @@ def min_over_ridge(values: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.n
     filled = np.where(np.isfinite(values), values, np.inf)
     idx = np.argmin(filled, axis=axis)
     return np.take_along_axis(filled, np.expand_dims(idx, axis), axis).squeeze(axis), idx
+
+
+def optimal_test_mse(spec: Spectrum, n, k, log10_range=(-8.0, 4.0), grid_points: int = 801):
+    """min over δ ≥ 0 of the predicted test MSE at each (n, k): a fine log grid in δ (one vectorised
+    solve), refined by a parabola through the best grid point and its neighbours in ln δ, and
+    compared with δ = 0. Returns (test_mse, δ*)."""
+    n, k = (np.asarray(a, dtype=np.float64).ravel() for a in np.broadcast_arrays(n, k))
+    deltas = np.logspace(*log10_range, grid_points)
+    values = rf_theory(spec, n[:, None], k[:, None], deltas[None, :])["test_mse"]
+    best, idx = min_over_ridge(values)
+    j = np.clip(idx, 1, grid_points - 2)
+    rows = np.arange(len(n))
+    y0, y1, y2 = values[rows, j - 1], values[rows, j], values[rows, j + 1]
+    step = np.log(deltas[1] / deltas[0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        offset = 0.5 * step * (y0 - y2) / (y0 - 2 * y1 + y2)  # vertex of the parabola
+    offset = np.where(np.isfinite(offset) & (np.abs(offset) <= step), offset, 0.0)
+    s_star = np.log(deltas[j]) + offset
+    refined = rf_theory(spec, n, k, np.exp(s_star))["test_mse"]
+    ridgeless = rf_theory(spec, n, k, 0.0)["test_mse"]
+    candidates = np.stack([best, refined, np.where(np.isfinite(ridgeless), ridgeless, np.inf)])
+    which = np.argmin(candidates, axis=0)
+    delta = np.choose(which, [deltas[idx], np.exp(s_star), np.zeros_like(s_star)])
+    return candidates.min(axis=0), delta

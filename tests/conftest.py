@@ -1,0 +1,23 @@
+"""Shared fixtures: an isolated cache and output root per test session, tiny rf-sweep overrides."""
+from __future__ import annotations
+
+import pytest
+
+# Small enough that one rf-sweep run takes a second or two; the runner tests use it as real work.
+TINY_RF = ["trials=2", "n_test=40", "grid.n=[20,40,2]", "grid.k=[20,40,2]", "grid.fixed_n=20", "grid.fixed_k=20",
+           "dataset.modes=200", "ridges.num=3", "theory.curve_points=8", "theory.peak_points=0", "plot.at_end=false"]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    cache = tmp_path_factory.getbasetemp() / "repro-cache"
+    monkeypatch.setenv("REPRO_CACHE_DIR", str(cache))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # tests never reach a hub
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.delenv("REPRO_DATA_DIR", raising=False)
+    monkeypatch.delenv("REPRO_OUTPUT_DIR", raising=False)
+
+
+@pytest.fixture
+def tiny_rf():
+    return list(TINY_RF)
