@@ -268,12 +268,10 @@ def train_qwem_gd(Pij, Pi, cfg_train, device="cpu", callback=None):
     for step in range(1, steps + 1):
         lr = theory.lr_at(step - 1, lr0, steps, decay_at, decay)
         MW = M @ W
-        WtW = W.T @ W
+        W = W + (theory.time_per_step(lr, V, k_neg, mean_sq) * 0.5) * (MW - W @ (W.T @ W))
         if step % log_every == 0 or step == steps:
-            # Loss of the current W: ‖WWᵀ−M‖² − ‖M‖² = ‖WᵀW‖² − 2 tr(WᵀMW); logged before the update.
-            loss = 1.0 + coef * float((WtW**2).sum() - 2.0 * (W * MW).sum())
-        W = W + (theory.time_per_step(lr, V, k_neg, mean_sq) * 0.5) * (MW - W @ WtW)
-        if step % log_every == 0 or step == steps:
+            # Exact loss of the W handed to the callback: ‖WWᵀ−M‖² − ‖M‖² = ‖WᵀW‖² − 2 tr(WᵀMW).
+            loss = 1.0 + coef * float(((W.T @ W) ** 2).sum() - 2.0 * (W * (M @ W)).sum())
             if not math.isfinite(loss):
                 raise FloatingPointError(f"QWEM GD diverged at step {step}; lower train.lr")
             info = dict(info, loss=loss, lr=lr,
