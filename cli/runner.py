@@ -84,7 +84,7 @@ def launch_experiment(exp: Experiment, overrides: list[str], opts: CommonOptions
     run_dirs = {name: (target / name if grid.is_sweep else target) for name, _ in runs}
     if opts.dry_run:
         _print_grid(grid, runs, run_dirs)
-        print(target)
+        print(target, flush=True)
         return 0
 
     pending = []
@@ -105,7 +105,8 @@ def launch_experiment(exp: Experiment, overrides: list[str], opts: CommonOptions
     try:
         launch(opts.launcher, exp.package, pending, settings, opts.jobs, target)
     except KeyboardInterrupt:
-        print(f"interrupted; finished runs are kept. Run the same command again to resume.\n{target}", file=sys.stderr)
+        print("interrupted; finished runs are kept. Run the same command again to resume.", file=sys.stderr)
+        print(target, flush=True)
         return 130
     finally:
         if grid.is_sweep:
@@ -133,5 +134,5 @@ def _report(run_dirs: dict, target: Path, opts: CommonOptions) -> int:
 
         err = (read_json(run_dirs[n] / "run.json") or {}).get("error", "")
         print(f"  {s}: {run_dirs[n]}  {err}", file=sys.stderr)
-    print(target)
+    print(target, flush=True)
     return 1 if bad else 0
