@@ -122,8 +122,13 @@ def check_source(ccfg, data_dir: Path | None) -> None:
         raise ConfigError(f"corpus.article_split={ccfg.article_split!r} is invalid; valid choices: {', '.join(ARTICLE_SPLITS)}")
     if name == "file" and not ccfg.get("path"):
         raise ConfigError("corpus.path=None is invalid: corpus=file needs corpus.path=FILE (.txt/.jsonl, optionally .gz/.xz/.bz2)")
+    if ccfg.get("path") and Path(str(ccfg.path)).expanduser().is_dir():
+        raise ConfigError(f"corpus.path={str(ccfg.path)!r} is a directory; give a .txt/.jsonl file")
     local = find_local(ccfg, data_dir)
     if local is None and ccfg.get("path"):
+        if name == "file":
+            raise ConfigError(f"corpus {str(ccfg.path)!r} is neither a known corpus ({', '.join(NAMED[:-1])}) "
+                              f"nor an existing file; give one of those names or a .txt/.jsonl path")
         raise ConfigError(f"corpus.path={str(ccfg.path)!r} does not exist; give an existing .txt/.jsonl file")
     if local is not None:
         sniff_text(local)
