@@ -23,8 +23,10 @@ Keys read from the `train` config node (all optional, defaults in brackets):
     lr           learning rate [QWEM: 5.0 (spec §5.7, normalised loss); SGNS: 0.025 (word2vec)]
     steps        QWEM: number of SGD/GD steps [10000]; SGNS: optional cap on minibatches [null]
     batch_size   QWEM SGD: positive pairs per step, with as many negative pairs [50000];
-                 SGNS: (centre, context) pairs per minibatch [4096]; gradients are summed over
-                 the minibatch as word2vec's per-pair updates are, so keep it ≲ 16k
+                 SGNS: (centre, context) pairs per minibatch [1024]; gradients are summed over
+                 the minibatch as word2vec's per-pair updates are, so keep it ≲ 16k. SGNS steps
+                 come SUBSTEPS (4) minibatches per kernel call, so `steps` counts minibatches
+                 and callbacks fall on the first multiple of 4 at or past each log_every
     init         small | w2v: W_ij ~ N(0, init_scale²/d) (spec §5.6) [small]
     init_scale   init_sz of spec §5.6 [null: 1e-12 for small, 0.1 for w2v]
     negatives    k_neg, negative samples per positive pair [1]
@@ -39,7 +41,7 @@ Keys read from the `train` config node (all optional, defaults in brackets):
     epochs       SGNS: passes over the token stream [1]
     min_lr_ratio SGNS: final lr / lr of the linear decay (word2vec: 0.0001/0.025) [0.004]
     dtype        float64 | float32 [QWEM: float64 (spec §5.6); SGNS: float32]
-    compile      SGNS: torch.compile the minibatch step (~3x faster on CPU, one-off compile) [true]
+    compile      SGNS: torch.compile the minibatch step: true | false | auto (only for > 3e7 pairs) [auto]
     seed         RNG seed [null: torch.initial_seed(), i.e. the run's seed_everything]
 """
 from __future__ import annotations
@@ -341,21 +343,45 @@ def sgns_step(W, C, centres, contexts, labels, weight, lr):
     return loss
 
 
+SUBSTEPS = 4  # minibatches per kernel call: amortises the compiled function's per-call overhead
+
+
+def sgns_steps(W, C, centres, contexts, labels, weight, lrs):
+    """SUBSTEPS consecutive sgns_step minibatches (sequential, each sees the previous updates).
+
+    centres/contexts/weight hold SUBSTEPS·B rows, lrs SUBSTEPS learning rates. Returns the summed loss.
+    """
+    B = labels.shape[0]
+    total = None
+    for k in range(SUBSTEPS):
+        rows = slice(k * B, (k + 1) * B)
+        loss = sgns_step(W, C, centres[rows], contexts[rows], labels, weight[rows], lrs[k])
+        total = loss if total is None else total + loss
+    return total
+
+
 _COMPILED = {}
 
 
 def _sgns_kernel(use_compile: bool):
-    """torch.compile'd sgns_step (fuses the gathers, logits and scatters: ~3x faster on CPU),
-    or the eager one. Compilation happens on the first call (tens of seconds on a small CPU; the
-    inductor cache makes later runs quicker); any failure falls back to eager."""
+    """torch.compile'd sgns_steps (fuses gathers, logits and scatter-adds: ~3x faster on CPU), or
+    the eager one. Compilation happens on the first call (10–60 s on a small CPU; inductor's disk
+    cache makes later processes quicker); any failure falls back to eager."""
     if not use_compile:
-        return sgns_step
+        return sgns_steps
     if "fn" not in _COMPILED:
         try:
-            _COMPILED["fn"] = torch.compile(sgns_step, dynamic=False)
+            _COMPILED["fn"] = torch.compile(sgns_steps, dynamic=False)
         except Exception:  # noqa: BLE001 — no compiler toolchain: eager is correct, only slower
-            _COMPILED["fn"] = sgns_step
+            _COMPILED["fn"] = sgns_steps
     return _COMPILED["fn"]
+
+
+def _use_compile(setting, expected_pairs: float) -> bool:
+    """compile=true/false, or auto: only when training is long enough (> 3e7 pairs) to repay it."""
+    if isinstance(setting, str) and setting == "auto":
+        return expected_pairs > 3e7
+    return bool(setting)
 
 
 def train_sgns(ids, counts, cfg_train, device="cpu", callback=None, article_starts=None, stats=None):
@@ -382,7 +408,7 @@ def train_sgns(ids, counts, cfg_train, device="cpu", callback=None, article_star
     V, d = len(counts), int(_get(cfg_train, "d", 200))
     k_neg = int(_get(cfg_train, "negatives", 1))
     L = int(_get(cfg_train, "window", 16))
-    B = int(_get(cfg_train, "batch_size", 4096))
+    B = int(_get(cfg_train, "batch_size", 1024))
     epochs = int(_get(cfg_train, "epochs", 1))
     max_steps = cfg_train.get("steps", None) if cfg_train is not None else None
     lr0 = float(_get(cfg_train, "lr", 0.025))
@@ -411,8 +437,11 @@ def train_sgns(ids, counts, cfg_train, device="cpu", callback=None, article_star
     chunk = 1 << 21
     labels = torch.zeros(B, 1 + k_neg, dtype=dtype, device=device)
     labels[:, 0] = 1.0
-    kernel = _sgns_kernel(bool(_get(cfg_train, "compile", True)))
-    step, words_done, n_pairs, loss_sum, loss_n = 0, 0, 0, 0.0, 0
+    keep_frac = float(np.mean(keep_p[tokens])) if len(tokens) else 0.0
+    kernel = _sgns_kernel(_use_compile(_get(cfg_train, "compile", "auto"), keep_frac * len(tokens) * (L + 1) * epochs))
+    block = SUBSTEPS * B
+    step, words_done, n_pairs, loss_n = 0, 0, 0, 0
+    loss_sum = torch.zeros((), dtype=dtype, device=device)
     start = time.perf_counter()
     done = False
     for _ in range(epochs):
@@ -422,7 +451,7 @@ def train_sgns(ids, counts, cfg_train, device="cpu", callback=None, article_star
             cen, ctx = skipgram_pairs(t_chunk[kept], d_chunk[kept], L, rng)
             perm = rng.permutation(len(cen))
             n_chunk = len(cen)
-            pad = (-n_chunk) % B
+            pad = (-n_chunk) % block  # padding pairs carry weight 0
             cen_t = torch.as_tensor(np.concatenate([cen[perm], np.zeros(pad, np.int64)]), device=device)
             ctx_t = torch.as_tensor(np.concatenate([ctx[perm], np.zeros(pad, np.int64)]), device=device)
             wt_t = torch.ones(n_chunk + pad, dtype=dtype, device=device)
@@ -430,32 +459,35 @@ def train_sgns(ids, counts, cfg_train, device="cpu", callback=None, article_star
             # Column 0 the true context, then k_neg noise words per pair, drawn for the whole chunk.
             ctx_t = torch.cat([ctx_t[:, None], noise.draw((n_chunk + pad, k_neg), gen)], 1)
             # word2vec's linear decay by raw words covered so far (interpolated within the chunk).
-            starts_b = np.arange(0, n_chunk, B)
-            progress = (words_done + len(t_chunk) * starts_b / max(n_chunk, 1)) / total_words
+            starts_b = np.arange(0, n_chunk + pad, B)
+            progress = (words_done + len(t_chunk) * np.minimum(starts_b / max(n_chunk, 1), 1.0)) / total_words
             lrs = torch.as_tensor(np.maximum(min_lr, lr0 * (1.0 - progress)), dtype=dtype, device=device)
-            for b_i, s in enumerate(starts_b):
-                lr = lrs[b_i]
-                loss = kernel(W, C, cen_t[s:s + B], ctx_t[s:s + B], labels, wt_t[s:s + B], lr)
-                n_real = min(B, n_chunk - s)
-                step += 1
+            for s in range(0, n_chunk, block):
+                b_i = s // B
+                loss_sum += kernel(W, C, cen_t[s:s + block], ctx_t[s:s + block], labels, wt_t[s:s + block],
+                                   lrs[b_i:b_i + SUBSTEPS])
+                n_real = min(block, n_chunk - s)
+                prev = step
+                step += SUBSTEPS
                 n_pairs += n_real
-                loss_sum += float(loss) / n_real
-                loss_n += 1
-                if step % log_every == 0:
-                    info = dict(info, loss=loss_sum / loss_n, lr=float(lr), words=int(words_done + len(t_chunk) * s / n_chunk))
+                loss_n += n_real
+                if step // log_every > prev // log_every:
+                    info = dict(info, loss=float(loss_sum) / loss_n, lr=float(lrs[b_i]),
+                                words=int(words_done + len(t_chunk) * s / n_chunk))
                     _notify(callback, wants, step, W, info)
-                    loss_sum, loss_n = 0.0, 0
+                    loss_sum.zero_()
+                    loss_n = 0
                 if max_steps is not None and step >= int(max_steps):
                     done = True
                     break
-            words_done += len(t_chunk) if not done else int(len(t_chunk) * min(1.0, (s + B) / max(n_chunk, 1)))
+            words_done += len(t_chunk) if not done else int(len(t_chunk) * min(1.0, (s + block) / max(n_chunk, 1)))
             if done:
                 break
         if done:
             break
     seconds = time.perf_counter() - start
     if loss_n or step == 0:
-        info = dict(info, loss=loss_sum / loss_n if loss_n else float("nan"), words=words_done)
+        info = dict(info, loss=float(loss_sum) / loss_n if loss_n else float("nan"), words=words_done)
         _notify(callback, wants, step, W, info)
     if stats is not None:
         stats.update(words=words_done, pairs=n_pairs, seconds=seconds, steps=step,

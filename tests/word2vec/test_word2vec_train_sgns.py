@@ -87,13 +87,14 @@ def test_sgns_learns_topics_and_loss_falls(tied):
     assert block[same & ~np.eye(len(topic), dtype=bool)].mean() > block[~same].mean() + 0.3
 
 
-def test_untied_output_table_starts_at_zero_and_step_cap():
+def test_step_cap_and_callbacks():
     ids, counts, starts, *_ = topic_corpus(n_articles=20)
-    cfg = OmegaConf.create(dict(d=8, batch_size=64, window=3, subsample=0, tied=False, init="w2v", steps=7,
-                                log_every=1, seed=0, compile=False))
-    calls = []
-    train.train_sgns(ids, counts, cfg, "cpu", lambda s, W: calls.append(s), article_starts=starts)
-    assert calls[0] == 0 and calls[-1] == 7 and len(calls) == 8
+    cfg = OmegaConf.create(dict(d=8, batch_size=64, window=3, subsample=0, tied=False, init="w2v", steps=12,
+                                log_every=4, seed=0, compile=False))
+    calls, stats = [], {}
+    train.train_sgns(ids, counts, cfg, "cpu", lambda s, W: calls.append(s), article_starts=starts, stats=stats)
+    assert calls == [0, 4, 8, 12]
+    assert stats["pairs"] == 12 * 64
 
 
 def test_separator_ids_split_articles():
@@ -121,11 +122,12 @@ def test_sgns_step_gradient_matches_autograd():
 @pytest.mark.slow
 def test_compiled_step_equals_eager():
     W = torch.randn(50, 8) * 0.3
-    c = torch.randint(0, 50, (64,)); ctx = torch.randint(0, 50, (64, 2))
+    n = 64 * train.SUBSTEPS
+    c = torch.randint(0, 50, (n,)); ctx = torch.randint(0, 50, (n, 2))
     labels = torch.zeros(64, 2); labels[:, 0] = 1
-    wt, lr = torch.ones(64), torch.tensor(0.05)
+    wt, lrs = torch.ones(n), torch.linspace(0.05, 0.01, train.SUBSTEPS)
     A, B = W.clone(), W.clone()
-    la = train.sgns_step(A, A, c, ctx, labels, wt, lr)
-    lb = train._sgns_kernel(True)(B, B, c, ctx, labels, wt, lr)
+    la = train.sgns_steps(A, A, c, ctx, labels, wt, lrs)
+    lb = train._sgns_kernel(True)(B, B, c, ctx, labels, wt, lrs)
     torch.testing.assert_close(A, B, rtol=1e-5, atol=1e-6)
     assert float(la) == pytest.approx(float(lb), rel=1e-5)
