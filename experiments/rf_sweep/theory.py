@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq
 
-from .spectral_sums import SpectralSums, _moments, exact_sums
+from .spectral_sums import SpectralSums, exact_sums
 
 
 @dataclass
@@ -68,37 +68,46 @@ def _newton(f, lo: np.ndarray, hi: np.ndarray, tol: float = 1e-13, iters: int = 
     return u
 
 
-def gamma0(spec: Spectrum, m: np.ndarray) -> np.ndarray:
-    """γ₀ with z(γ₀) = m, solved exactly in log space for each (unique) m < M."""
-    m_unique, inverse = np.unique(np.asarray(m, dtype=np.float64), return_inverse=True)
+def gamma0(spec: Spectrum, m, table: SpectralSums | None = None) -> np.ndarray:
+    """γ₀ with z(γ₀) = m for each m < M, in log space: on the table when one covers it, then two
+    exact Newton steps (quadratic convergence from a 1e-10 start gives machine precision)."""
+    m = np.asarray(m, dtype=np.float64)
+    m_unique, inverse = np.unique(m, return_inverse=True)
     if m_unique.max() >= spec.modes:
         raise ValueError(f"min(n, k) = {m_unique.max():.0f} must be below the number of modes M = {spec.modes}")
     lam, v2 = spec.eigvals, spec.coeffs2
+    sums = table if table is not None else (lambda u: exact_sums(lam, v2, u))
+    lo = np.full(len(m_unique), table.bounds[0] if table else np.log(lam.min()) - 60.0)
+    hi = np.full(len(m_unique), table.bounds[1]) if table else np.log(2 * lam.sum() / m_unique)
 
     def f(u, idx):  # increasing in u: m - z(e^u)
-        mom = _moments(lam, v2, np.exp(u))
-        return m_unique[idx] - mom[:, 0, 0], -mom[:, 0, 1]
+        s = sums(u)
+        return m_unique[idx] - s["z"], -s["dz"]
 
-    lo = np.full(len(m_unique), np.log(lam.min()) - 60.0)
-    hi = np.log(2 * lam.sum() / m_unique)  # z ≤ Σλ/γ < m here
-    out = _newton(f, lo, hi)
-    return np.exp(out)[inverse].reshape(np.shape(m))
+    u = _newton(f, lo, hi)
+    for _ in range(2 if table is not None else 0):
+        s = exact_sums(lam, v2, u)
+        u = u + (s["z"] - m_unique) / s["dz"]
+    return np.exp(u)[inverse].reshape(m.shape)
 
 
-def rf_theory(spec: Spectrum, n, k, ridge, h: float = 0.01) -> dict[str, np.ndarray]:
+def rf_theory(spec: Spectrum, n, k, ridge, h: float = 0.02) -> dict[str, np.ndarray]:
     """Predicted test/train MSE, κ, γ, z, q, ρ for every broadcast (n, k, δ); k may be np.inf."""
     n, k, ridge = (np.asarray(a, dtype=np.float64) for a in np.broadcast_arrays(n, k, ridge))
     shape = n.shape
     n, k, ridge = n.ravel(), k.ravel(), ridge.ravel()
     m = np.minimum(n, k)
-    g0 = gamma0(spec, m)
-    u0 = np.log(g0)
     pos = ridge > 0
-    u_hi = np.maximum(np.log(4 * np.where(pos, ridge, 1.0) / n), np.log(2 * spec.eigvals.sum() / m)) + 1.0
+    lam = spec.eigvals
+    # table range: from just below the smallest γ₀ (largest m, solved exactly) to a point where
+    # h(u) > 0 for every ridge (there z ≤ m/2, so h ≥ u + ln(n/(4δ)))
+    u_lo = np.log(gamma0(spec, m.max())) - 4 * h
+    u_hi = np.maximum(np.log(4 * np.where(pos, ridge, 1.0) / n), np.log(2 * lam.sum() / m)) + 1.0
+    table = SpectralSums(lam, spec.coeffs2, u_lo, u_hi.max() + 4 * h, h)
+    u0 = np.log(gamma0(spec, m, table))
     u = u0.copy()
     sums = {}
     if pos.any():
-        table = SpectralSums(spec.eigvals, spec.coeffs2, u0[pos].min() - 2 * h, u_hi[pos].max() + 2 * h, h)
         np_, kp, dp = n[pos], k[pos], ridge[pos]
 
         def h_fun(uu, sel):
@@ -163,9 +172,14 @@ def rf_theory_brentq(spec: Spectrum, n: float, k: float, ridge: float) -> dict[s
     m = min(n, k)
     u0 = brentq(lambda s: z_of(np.exp(s)) - m, np.log(lam.min()) - 60, np.log(2 * lam.sum() / m), xtol=1e-15, rtol=1e-15)
     if ridge > 0:
-        hfun = lambda s: s + np.log(n - z_of(np.exp(s))) + np.log(k - z_of(np.exp(s))) - np.log(ridge * k)  # noqa: E731
+        def hfun(s):
+            z = z_of(np.exp(s))
+            if z >= min(n, k):  # left of γ₀ (rounding at the bracket's end): the branch's -∞ side
+                return -1e10
+            return s + np.log(n - z) + np.log(k - z) - np.log(ridge * k)
+
         hi = max(np.log(4 * ridge / n), np.log(2 * lam.sum() / m)) + 1
-        u = brentq(hfun, u0 + 1e-15, hi, xtol=1e-15, rtol=1e-15, maxiter=500)
+        u = brentq(hfun, u0, hi, xtol=1e-15, rtol=1e-15, maxiter=500)
     else:
         u = u0
     g = np.exp(u)
