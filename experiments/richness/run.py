@@ -108,6 +108,12 @@ def validate(cfg: DictConfig) -> None:
                     raise ConfigError(f"{cfg.experiment}.r_values contains {v!r}: every r must be a finite number")
             else:
                 _finite(v, f"{cfg.experiment}.{key}", positive=True, integer=(key == "widths"))
+    if cfg.experiment == "e3":
+        grid = block(cfg, "lr_grid") or {}
+        for nm in block(cfg, "params"):
+            lo_hi = grid.get(nm)
+            require(lo_hi is not None and len(lo_hi) == 2 and 0 < lo_hi[0] <= lo_hi[1],
+                    f"e3.lr_grid.{nm}={lo_hi!r} is invalid: give [low, high] base lrs with 0 < low <= high for every e3.params entry")
     for key in ("trials", "seeds", "table_batch", "n_lrs"):
         if block(cfg, key) is not None:
             _finite(block(cfg, key), f"{cfg.experiment}.{key}", positive=True, integer=True)
@@ -148,7 +154,10 @@ def run_train(cfg, run_dir, device, dtype, writer) -> dict:
             p.update(1, test_mse=row["test_mse"])
         res = strip_models(train(s, data, device, dtype, log=log))
     atomic_write_json(run_dir / RESULTS_FILE, {"kind": "train", **res})
-    return {"richness": res["richness"], "init": res.get("init"), "final": res["final"], "dataset": data.name}
+    return {"richness": res["richness"], "init": res.get("init"), "final": res["final"], "dataset": data.name,
+            "labels": {"ntk_change, kta": "extension (spec sec. 12.1), not a claim of the paper",
+                       "dW_op/dW_fro": "extension (spec sec. 12.2); W-ratios of layer l, spectral (op) and Frobenius",
+                       "lr": "base lr; layer l steps with lr * eta_l"}}
 
 
 def run_named_points(cfg, run_dir, device, dtype, writer) -> dict:
@@ -176,8 +185,10 @@ def run_named_points(cfg, run_dir, device, dtype, writer) -> dict:
              for nm, cs in curves.items()}
     fam = family_agreement(curves)
     fams = {f: float(np.mean([final[nm]["mean"] for nm in final if FAMILY[nm] == f])) for f in set(FAMILY[nm] for nm in final)}
-    summary = {"final_test_mse": final, "epochs": epochs, "width": int(knob(cfg, "width")), "dataset": data.name,
-               "gauge_families": fam}
+    width = int(knob(cfg, "width"))
+    richness = {nm: setting(cfg, r=POINTS[nm][0], gauge=POINTS[nm][1]).richness_record() for nm in params}
+    summary = {"final_test_mse": final, "epochs": epochs, "width": width, "dataset": data.name,
+               "richness": richness, "gauge_families": fam}
     if "mup" in fams and "ntp" in fams:
         summary["mup_below_ntp"] = {"prediction": "muP reaches lower test MSE than NTP [A]",
                                     "measured": {"mup_family": fams["mup"], "ntp_family": fams["ntp"]},
@@ -240,7 +251,9 @@ def run_e2(cfg, run_dir, device, dtype, writer) -> dict:
             per_r[str(r)] = {"fits": fits, "means": {k: [float(np.mean(res[w][k])) for w in widths] for k in res[widths[0]]},
                              "e2_per_trial": e2.tolist()}
     failed = [c for c in checks if not c["pass"]]
-    summary = {"widths": widths, "trials": trials, "r_values": r_values, "gamma0": float(knob(cfg, "gamma0")),
+    g0 = float(knob(cfg, "gamma0"))
+    summary = {"widths": widths, "trials": trials, "r_values": r_values, "gamma0": g0,
+               "alpha": {str(r): [g0 * w ** r for w in widths] for r in r_values},
                "normalisation": ("centred model f - f0 (caveat b) and each update quantity divided by the trial's "
                                  "initial residual norm ||f0(X) - Y|| (caveat a)") if center else
                "each update quantity divided by the trial's initial residual norm (caveat a)",
@@ -281,7 +294,10 @@ def run_e3(cfg, run_dir, device, dtype, writer) -> dict:
     drift = {nm: float(np.log2(optimum[nm][str(widths[-1])] / optimum[nm][str(widths[0])])) for nm in params}
     atomic_write_json(run_dir / RESULTS_FILE, {"kind": "e3", "widths": widths, "lrs": grids, "test_mse": table,
                                                "optimum": optimum, "cap": cap})
-    return {"optimal_base_lr": optimum, "log2_optimum_drift_narrowest_to_widest": drift,
+    richness = {nm: {"r": POINTS[nm][0], "gauge": POINTS[nm][1], "gamma0": float(knob(cfg, "gamma0")),
+                     "alpha_per_width": {w: float(knob(cfg, "gamma0")) * w ** POINTS[nm][0] for w in widths}}
+                for nm in params}
+    return {"richness": richness, "optimal_base_lr": optimum, "log2_optimum_drift_narrowest_to_widest": drift,
             "prediction": "under muP the optimal base lr stays put across widths; under NTP it drifts [A]",
             "lr_reported": "base lr (layer lrs are base lr * eta_l)"}
 
@@ -305,7 +321,9 @@ def run_gamma_sweep(cfg, run_dir, device, dtype, writer) -> dict:
     best = [lrs[int(np.nanargmin(np.where(np.isfinite(row), row, np.nan)))] if np.isfinite(row).any() else None
             for row in grid]
     depth = int(knob(cfg, "depth"))
-    summary = {"gamma0_values": g0s, "lrs": lrs, "optimal_base_lr": best,
+    width, r = int(knob(cfg, "width")), float(knob(cfg, "r"))
+    summary = {"richness": {"r": r, "width": width, "gamma0_values": g0s, "alpha": [g * width ** r for g in g0s]},
+               "gamma0_values": g0s, "lrs": lrs, "optimal_base_lr": best,
                "label": "extension (spec sec. 12.4), not a claim of the paper",
                "lr_reported": "base lr, after the alpha^2 factor the tool applies to non-readout layers",
                "prediction": {"gamma0<<1": "optimal base lr ~ independent of gamma0 [D/U]",
@@ -323,7 +341,9 @@ def run_coord(cfg, run_dir, device, dtype, writer) -> dict:
     res = coord_check(s, data, [int(w) for w in block(cfg, "widths")], int(block(cfg, "seeds", 1)), device, dtype,
                       log=lambda row: writer.log(**row))
     atomic_write_json(run_dir / RESULTS_FILE, {"kind": "coord", "r": s.r, **res})
-    return {"richness": {"r": s.r, "gamma0": s.gamma0, "gauge": s.gauge}, "slopes": res["slopes"],
+    return {"richness": {"r": s.r, "gamma0": s.gamma0, "gauge": s.gauge, "widths": list(block(cfg, "widths"))},
+            "slopes": res["slopes"],
+            "label": "extension (spec sec. 12.3), not a claim of the paper",
             "note": "output coordinates are not flat over the first steps in muP: they start ~n^-r (expected)"}
 
 
