@@ -1,19 +1,22 @@
 """Top-d eigenpairs (algebraically largest) of a symmetric matrix such as M*, in float64.
 
-Two solvers:
-- `exact`: LAPACK's MRRR (scipy.linalg.eigh, subset_by_index, driver evr). Its tridiagonal
-  reduction is memory-bound and takes minutes at V = 10⁴ on a small CPU, so it is the default only
-  for V <= 4000.
+Solvers:
+- `exact`: LAPACK's MRRR (scipy.linalg.eigh, subset_by_index, driver evr): only the wanted
+  eigenvectors are computed, but the tridiagonal reduction is memory-bound and takes minutes at
+  V = 10⁴ on a small CPU. The default on CPU.
+- `torch`: full torch.linalg.eigh on the device (float64); the default on CUDA, seconds on a GPU.
 - `krylov`: restarted block Lanczos (block Krylov subspace + Rayleigh–Ritz, thick restart on the top
   Ritz vectors). All the heavy work is M @ (V × b) matrix products (BLAS-3, or the GPU through torch),
-  and it stops when every wanted Ritz pair has relative residual ‖Mv − λv‖/|λ| < tol.
+  and it stops when every wanted Ritz pair has relative residual ‖Mv − λv‖/|λ| < tol. M* spans
+  about [−V, λ_1] with λ_d close to λ_{d+1}, so it needs many products; measured on the 10k M* it
+  is not faster than `exact` on a 2-core CPU (benchmarks/word2vec_eigs.py).
 """
 from __future__ import annotations
 
 import numpy as np
 import scipy.linalg as sla
 
-METHODS = ("auto", "exact", "krylov")
+METHODS = ("auto", "exact", "torch", "krylov")
 
 
 def top_eigenpairs(M: np.ndarray, d: int, method: str = "auto", tol: float = 1e-6, device=None,
@@ -22,7 +25,13 @@ def top_eigenpairs(M: np.ndarray, d: int, method: str = "auto", tol: float = 1e-
     V = M.shape[0]
     d = min(int(d), V)
     if method == "auto":
-        method = "exact" if V <= 4000 or d > V // 4 else "krylov"
+        method = "torch" if device is not None and getattr(device, "type", str(device)) == "cuda" else "exact"
+    if method == "torch":
+        import torch
+
+        Mt = torch.as_tensor(M, dtype=torch.float64, device=device or "cpu")
+        w, v = torch.linalg.eigh(Mt)
+        return w[-d:].flip(0).cpu().numpy(), v[:, -d:].flip(1).cpu().numpy()
     if method == "exact":
         w, v = sla.eigh(M, subset_by_index=[V - d, V - 1], driver="evr")
         return w[::-1].copy(), v[:, ::-1].copy()

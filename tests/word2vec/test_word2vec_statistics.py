@@ -99,6 +99,9 @@ def test_block_lanczos_matches_lapack():
     np.testing.assert_allclose(wk, we, rtol=1e-8)
     assert eigen.subspace_overlap(vk, ve) > 1 - 1e-8
     assert np.all(np.abs(np.sum(vk * ve, 0)) > 1 - 1e-6)   # each vector, up to sign
+    wt, vt = eigen.top_eigenpairs(M, d, "torch")
+    np.testing.assert_allclose(wt, we, rtol=1e-10)
+    assert eigen.subspace_overlap(vt, ve) > 1 - 1e-10
 
 
 def test_closed_form_is_best_rank_d_psd_approximation():
