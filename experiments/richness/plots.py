@@ -76,7 +76,18 @@ def _e2(run_dir, res):
     ax[0, 0].legend(fontsize=7)
     ax[0, 1].set(xlabel="width n", ylabel="||Th_1 - Th_0|| / ||Th_0||", title="NTK change after one step")
     ax[0, 1].legend(fontsize=7)
+    for a in ax[0]:
+        _width_ticks(a, widths)
     return [save(fig, run_dir, "e2_update_vs_width")]
+
+
+def _width_ticks(ax, widths):
+    """Plain integer ticks at the measured widths (log axes otherwise crowd minor labels)."""
+    from matplotlib.ticker import NullFormatter
+
+    ax.set_xticks([float(w) for w in widths])
+    ax.set_xticklabels([str(int(w)) for w in widths], fontsize=7)
+    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def _e3(run_dir, res):
@@ -122,6 +133,8 @@ def _coord(run_dir, res):
                 ax[i, j].loglog(widths, m, "o-", label=f"layer {l}")
         ax[0, j].set(title=f"t={t}", xlabel="width")
         ax[1, j].set(xlabel="width")
+        _width_ticks(ax[0, j], widths)
+        _width_ticks(ax[1, j], widths)
     ax[0, 0].set(ylabel="mean |h|")
     ax[1, 0].set(ylabel="mean |h_t - h_0|")
     ax[0, 0].legend(fontsize=6)
