@@ -54,6 +54,13 @@ def _cutoff(mu: torch.Tensor, n: int, k: int) -> float:
     return float(mu.max().clamp_min(0) * max(n, k) * torch.finfo(mu.dtype).eps) if mu.numel() else 0.0
 
 
+def _apply(basis: torch.Tensor, filt: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
+    """basis @ diag(filt[:, r]) @ coef for every ridge r, as one GEMM: (R, N, C)."""
+    r, R = filt.shape
+    weights = (filt[:, :, None] * coef[:, None, :]).reshape(r, -1)  # (r, R·C)
+    return (basis @ weights).reshape(basis.shape[0], R, -1).permute(1, 0, 2)
+
+
 def _fit(f_tr: torch.Tensor, y_tr: torch.Tensor, f_x: torch.Tensor, ridges: torch.Tensor):
     """Fitted values on the training set and at f_x for every ridge: (R, n, C), (R, N, C)."""
     n, k = f_tr.shape
@@ -61,15 +68,11 @@ def _fit(f_tr: torch.Tensor, y_tr: torch.Tensor, f_x: torch.Tensor, ridges: torc
         mu, u = eigh(f_tr @ f_tr.T)
         inv = inverse_filter(mu, ridges, _cutoff(mu, n, k))  # (n, R)
         c = u.T @ y_tr
-        train = torch.einsum("ia,ar,ac->ric", u, inv * mu[:, None], c)
-        test = torch.einsum("ta,ar,ac->rtc", f_x @ (f_tr.T @ u), inv, c)
-        return train, test
+        return _apply(u, inv * mu[:, None], c), _apply(f_x @ (f_tr.T @ u), inv, c)
     mu, v = eigh(f_tr.T @ f_tr)
     inv = inverse_filter(mu, ridges, _cutoff(mu, n, k))  # (k, R)
     b = v.T @ (f_tr.T @ y_tr)
-    train = torch.einsum("ia,ar,ac->ric", f_tr @ v, inv, b)
-    test = torch.einsum("ta,ar,ac->rtc", f_x @ v, inv, b)
-    return train, test
+    return _apply(f_tr @ v, inv, b), _apply(f_x @ v, inv, b)
 
 
 def ridge_errors(f_tr: torch.Tensor, y_tr: torch.Tensor, f_te: torch.Tensor, y_te: torch.Tensor,

@@ -140,10 +140,16 @@ class Task:
         y = torch.cat([self.pool.y_train[tr], self.pool.y_test[te]]).to(self.device, self.dtype)
         return x, y
 
-    def features(self, x: torch.Tensor, k_max: int, gen: torch.Generator, chunk: int = 2048) -> torch.Tensor:
-        """Raw features Ψ (N, k_max) of one fresh weight draw, computed in row chunks to bound memory."""
-        w = draw_weights(x.shape[1], k_max, float(self.feat.weight_var), gen, self.device, self.dtype)
-        return torch.cat([features(x[i:i + chunk], w, self.feat.name) for i in range(0, len(x), chunk)])
+    def draw(self, n: int, n_test: int, k_max: int, gen: torch.Generator, chunk: int = 2048):
+        """Raw features Ψ (n + n_test, k_max) of fresh points and one fresh weight draw, with targets."""
+        d = self.ds.modes if self.pool is None else self.pool.x_train.shape[1]
+        w = draw_weights(d, k_max, float(self.feat.weight_var), gen, self.device, self.dtype)
+        if self.exact:  # Gaussian features of Gaussian data: sample (ψ, y) jointly
+            return data.sample_gaussian_features(self.ds.modes, self.ds.alpha, self.ds.beta, float(self.ds.noise),
+                                                 n + n_test, w, gen)
+        x, y = self.sample(n, n_test, gen)
+        psi = torch.cat([features(x[i:i + chunk], w, self.feat.name) for i in range(0, len(x), chunk)])
+        return psi, y
 
 
 def measure(cfg, task: Task, pts, deltas, run_dir: Path):
@@ -161,9 +167,8 @@ def measure(cfg, task: Task, pts, deltas, run_dir: Path):
         for trial in range(trials):
             for n, idx in by_n.items():
                 gen = torch.Generator().manual_seed(int(cfg.seed) * 1_000_003 + trial * 10_007 + n)
-                x, y = task.sample(n, n_test, gen)
-                k_max = max(pts[i][1] for i in idx)
-                psi = task.features(x, k_max, gen)
+                psi, y = task.draw(n, n_test, max(pts[i][1] for i in idx), gen)
+                k_max = psi.shape[1]
                 perm = torch.randperm(k_max, generator=gen).to(task.device)  # nested prefixes: k columns each
                 for i in idx:
                     k = pts[i][1]

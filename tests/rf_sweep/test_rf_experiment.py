@@ -52,7 +52,7 @@ def test_quick_run_writes_the_contracted_outputs(quick_run):
     assert {"fig1_mse_vs_k_and_n.png", "heatmap_test_mse.png", "mse_vs_ridge.png", "test_mse_vs_fitting_ratio.png"} <= figures
     lines = (quick_run / "metrics.jsonl").read_text().splitlines()
     rows = [json.loads(line) for line in lines]
-    assert [r["step"] for r in rows] == list(range(1, 12 * 7 + 1))  # one row per (trial, n) draw
+    assert [r["step"] for r in rows] == list(range(1, 20 * 7 + 1))  # one row per (trial, n) draw
     assert all("elapsed" in r for r in rows)
 
 

@@ -54,3 +54,20 @@ def test_gaussian_features_kernel_matches_monte_carlo():
     w = draw_weights(20, 300_000, 1.0, g, "cpu", torch.float64)
     psi = features(x, w, "gaussian")
     assert torch.allclose(psi @ psi.T / 300_000, kernel(x, x, "gaussian", 1.0), atol=0.02)
+
+
+def test_joint_gaussian_feature_sampler_has_the_direct_distribution():
+    """The covariance route draws (ψ, y) with the same covariance as z ↦ (√M Λ^½ z W, v·z + ε)."""
+    from repro.experiments.rf_sweep.data import powerlaw_modes, sample_gaussian_features
+
+    M, k, count = 300, 5, 200_000
+    g = torch.Generator().manual_seed(3)
+    w = draw_weights(M, k, 1.0, g, "cpu", torch.float64)
+    psi, y = sample_gaussian_features(M, 1.5, 1.5, 0.5, count, w, g)  # k + 1 << M: covariance route
+    joint = torch.cat([psi, y], 1)
+    empirical = joint.T @ joint / count
+    lam, v2 = powerlaw_modes(M, 1.5, 1.5)
+    b = torch.cat([torch.as_tensor((M * lam) ** 0.5)[:, None] * w, torch.as_tensor(v2**0.5)[:, None]], 1)
+    expected = b.T @ b
+    expected[k, k] += 0.5
+    assert torch.allclose(empirical, expected, atol=0.02 * float(expected.diagonal().max()))
