@@ -18,11 +18,23 @@ def subplots(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (4.0, 3
     return plt.subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), squeeze=False, **kw)
 
 
-def save(fig, run_dir: str | os.PathLike, name: str) -> Path:
+def save(fig, run_dir: str | os.PathLike, name: str, tight: bool = True) -> Path:
     """Save into <run_dir>/figures/<name>.png and close the figure; returns the path."""
     out = Path(run_dir) / "figures" / f"{name}.png"
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
+    if tight:
+        fig.tight_layout()
     fig.savefig(out)
     plt.close(fig)
     return out
+
+
+def loglog(ax, x: bool = True, y: bool = True) -> None:
+    """Log scales with labels on decades only (minor labels clutter short ranges)."""
+    from matplotlib.ticker import LogLocator, NullFormatter
+
+    for on, axis, setter in ((x, ax.xaxis, ax.set_xscale), (y, ax.yaxis, ax.set_yscale)):
+        if on:
+            setter("log")
+            axis.set_major_locator(LogLocator(base=10))
+            axis.set_minor_formatter(NullFormatter())

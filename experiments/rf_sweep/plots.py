@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
-from repro.experiments.common.plotting import save, subplots
+from repro.experiments.common.plotting import loglog, save, subplots
 
 from .powerlaw import admissible, optimal_fitting_ratio, risk_vs_fitting_ratio
 from .theory import Spectrum, min_over_ridge, rf_theory
@@ -50,7 +50,8 @@ def fig1(run_dir, cfg, table, curves) -> Path:
             ax.errorbar(pts[x], pts.train_mse, yerr=pts.train_mse_se, fmt="o", ms=2.5, mfc="none", color=colour, alpha=0.7)
         best, _ = min_over_ridge(curves[f"{key}_test"])
         ax.plot(curves[x], best, "--", color="k", lw=1.2, label="optimal δ (theory)")
-        ax.set(xscale="log", yscale="log", xlabel=x, ylabel="MSE", title=f"{cfg.dataset.name}, {cfg.features.name} RF, {other}={fixed}")
+        loglog(ax)
+        ax.set(xlabel=x, ylabel="MSE", title=f"{cfg.dataset.name}, {cfg.features.name} RF, {other}={fixed}")
         ax.set_ylim(max(np.nanmin(curves[f'{key}_train'][:, chosen][curves[f'{key}_train'][:, chosen] > 0], initial=1e-3) * 0.5, 1e-3), None)
     axes[0][0].legend(fontsize=7)
     return save(fig, run_dir, "fig1_mse_vs_k_and_n")
@@ -64,6 +65,7 @@ def heatmaps(run_dir, cfg, table, spec: Spectrum) -> Path:
     ax_vals = ax_vals[ax_vals < spec.modes]
     exp_rows = cfg.grid.layout == "product"
     fig, axes = subplots(2 if exp_rows else 1, len(ridges), size=(3.0, 2.7))
+    fig.set_layout_engine("constrained")  # tight_layout cannot place a shared colorbar
     th = rf_theory(spec, ax_vals[:, None, None], ax_vals[None, :, None], np.array(ridges)[None, None, :])["test_mse"]
     import matplotlib.colors as mcolors
 
@@ -71,20 +73,16 @@ def heatmaps(run_dir, cfg, table, spec: Spectrum) -> Path:
     for j, d in enumerate(ridges):
         ax = axes[0][j]
         im = ax.pcolormesh(ax_vals, ax_vals, th[:, :, j], norm=norm, shading="nearest")
-        ax.set(xscale="log", yscale="log", xlabel="k", ylabel="n", title=f"theory, δ=2^{int(np.log2(d))}")
+        loglog(ax)
+        ax.set(xlabel="k", ylabel="n", title=f"theory, δ=2^{int(np.log2(d))}")
         if exp_rows:
             piv = _nearest_ridge_pivot(table, d)
             axes[1][j].pcolormesh(piv.columns, piv.index, piv.to_numpy(), norm=norm, shading="nearest")
-            axes[1][j].set(xscale="log", yscale="log", xlabel="k", ylabel="n",
+            loglog(axes[1][j])
+            axes[1][j].set(xlabel="k", ylabel="n",
                            title=f"experiment, δ≈{piv.attrs['ridge']:.3g}")
     fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8, label="test MSE")
-    out = Path(run_dir) / "figures" / "heatmap_test_mse.png"
-    out.parent.mkdir(exist_ok=True)
-    fig.savefig(out)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return out
+    return save(fig, run_dir, "heatmap_test_mse", tight=False)
 
 
 def _nearest_ridge_pivot(table, d):
@@ -107,7 +105,8 @@ def vs_ridge(run_dir, table) -> Path:
         ax.plot(rows.ridge, rows.theory_train_mse, ":", color=colour)
         ax.errorbar(rows.ridge, rows.test_mse, yerr=rows.test_mse_se, fmt="o", ms=3, color=colour)
         ax.errorbar(rows.ridge, rows.train_mse, yerr=rows.train_mse_se, fmt="o", ms=3, mfc="none", color=colour)
-    ax.set(xscale="log", yscale="log", xlabel="ridge δ", ylabel="MSE", title="MSE vs ridge (solid test, dotted train)")
+    loglog(ax)
+    ax.set(xlabel="ridge δ", ylabel="MSE", title="MSE vs ridge (solid test, dotted train)")
     ax.legend(fontsize=7)
     return save(fig, run_dir, "mse_vs_ridge")
 
@@ -135,6 +134,6 @@ def fitting_ratio(run_dir, cfg, spec: Spectrum) -> Path:
     ax.axvspan(0, 0.01, color="0.85")
     ax.axvspan(0.99, 1.0, color="0.85")
     ax.set(yscale="log", xlim=(0, 1), xlabel="fitting ratio R = train/test", ylabel="test MSE",
-           title=f"α={a:g}, β={b:g}, n={n:g}: closed form (lines), eigenframework (dots)")
+           title=f"α={a:g}, β={b:g}, n={n:g}\nlines: closed form (rescaled), dots: KRR eigenframework")
     ax.legend(fontsize=7)
     return save(fig, run_dir, "test_mse_vs_fitting_ratio")
