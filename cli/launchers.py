@@ -24,7 +24,7 @@ def launch(name: str, experiment: str, run_dirs: list[Path], settings, jobs: int
     if not run_dirs:
         return
     if name == "local":
-        (_serial if jobs <= 1 else _parallel)(experiment, run_dirs, jobs)
+        _serial(experiment, run_dirs) if jobs <= 1 else _parallel(experiment, run_dirs, jobs)
     elif name == "slurm":
         _slurm(experiment, run_dirs, settings, log_dir)
     elif name == "ray":
@@ -46,7 +46,7 @@ def require_extra(name: str) -> None:
         ) from None
 
 
-def _serial(experiment: str, run_dirs: list[Path], jobs: int) -> None:
+def _serial(experiment: str, run_dirs: list[Path]) -> None:
     for i, run_dir in enumerate(run_dirs, 1):
         print(f"[{i}/{len(run_dirs)}] {run_dir}", file=sys.stderr, flush=True)
         execute(experiment, run_dir)

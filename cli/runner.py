@@ -9,6 +9,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from repro.experiments.common.atomic import read_json
 from repro.experiments.common.errors import ConfigError
 from repro.experiments.common.rundir import CONFIG_FILE, DONE, FAILED, INTERRUPTED, experiment_module, status
 
@@ -130,8 +131,6 @@ def _report(run_dirs: dict, target: Path, opts: CommonOptions) -> int:
     waiting = len(states) - done - len(bad)
     print(f"{done}/{len(states)} run(s) done" + (f", {waiting} still queued or running" if waiting else ""), file=sys.stderr)
     for n, s in bad.items():
-        from repro.experiments.common.atomic import read_json
-
         err = (read_json(run_dirs[n] / "run.json") or {}).get("error", "")
         print(f"  {s}: {run_dirs[n]}  {err}", file=sys.stderr)
     print(target, flush=True)

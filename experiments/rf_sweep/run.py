@@ -11,7 +11,7 @@ import torch
 
 from repro.experiments.common.datadir import resolve_data_dir
 from repro.experiments.common.device import resolve_device
-from repro.experiments.common.errors import ConfigError, require
+from repro.experiments.common.errors import require
 from repro.experiments.common.images import DATASETS as IMAGE_DATASETS
 from repro.experiments.common.images import require_available
 from repro.experiments.common.metrics import MetricsWriter

@@ -1,7 +1,6 @@
 """Ridge paths, features and kernels against brute-force references."""
 import math
 
-import numpy as np
 import pytest
 import torch
 
