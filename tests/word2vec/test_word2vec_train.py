@@ -180,3 +180,35 @@ def test_other_reweightings_train(mode):
     cfg = dict(d=4, lr=0.05, steps=50, batch_size=2000, init="w2v", reweight=mode, log_every=10, seed=0)
     _, _, _, losses = run_recording(train.train_qwem_sgd, P, Pi, cfg)
     assert losses[0] == pytest.approx(1.0) and np.isfinite(losses).all()
+
+
+def test_fused_update_equals_pairwise_reference():
+    """train.qwem_sgd_update (the fused step) = models.qwem_pair_terms + pair_sgd_update."""
+    g = torch.Generator().manual_seed(0)
+    W = torch.randn(20, 4, generator=g, dtype=torch.float64)
+    I, J = torch.randint(0, 20, (16,), generator=g), torch.randint(0, 20, (16,), generator=g)
+    q = torch.rand(16, generator=g, dtype=torch.float64)
+    k = 2.0
+    sign = torch.cat([-torch.ones(8), torch.ones(8)]).double()
+    kvec = torch.cat([torch.ones(8), torch.full((8,), k)]).double()
+    A, R = W.clone(), W.clone()
+    loss = train.qwem_sgd_update(A, I, J, q * kvec, sign, torch.tensor(0.3, dtype=torch.float64))
+    x = (R[I] * R[J]).sum(1)
+    (lp, ln), (gp, gn) = models.qwem_pair_terms(x[:8], x[8:], q[:8], q[8:], k)
+    models.pair_sgd_update(R, R, I, J, torch.cat([gp, gn]), 0.3)
+    assert float(loss) == pytest.approx(float(lp.sum() + ln.sum()))
+    torch.testing.assert_close(A, R)
+
+
+@pytest.mark.slow
+def test_compiled_qwem_update_equals_eager():
+    g = torch.Generator().manual_seed(1)
+    W = torch.randn(30, 5, generator=g, dtype=torch.float64)
+    I, J = torch.randint(0, 30, (64,), generator=g), torch.randint(0, 30, (64,), generator=g)
+    qk, sign = torch.rand(64, generator=g, dtype=torch.float64), torch.cat([-torch.ones(32), torch.ones(32)]).double()
+    lr = torch.tensor(0.1, dtype=torch.float64)
+    A, B = W.clone(), W.clone()
+    la = train.qwem_sgd_update(A, I, J, qk, sign, lr)
+    lb = train._qwem_kernel(True)(B, I, J, qk, sign, lr)
+    torch.testing.assert_close(A, B)
+    assert float(la) == pytest.approx(float(lb))
