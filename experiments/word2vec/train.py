@@ -20,7 +20,9 @@ can be plotted on one axis), for SGNS `words` (raw corpus words processed so far
 Keys read from the `train` config node (all optional, defaults in brackets):
 
     d            embedding dimension [200]
-    lr           learning rate [QWEM: 5.0 (spec §5.7, normalised loss); SGNS: 0.025 (word2vec)]
+    lr           learning rate [QWEM SGD: 5.0 (spec §5.7, normalised loss); QWEM GD: from gd_dt;
+                 SGNS: 0.025 (word2vec)]
+    gd_dt        QWEM GD with lr null: Euler step Δt = gd_dt/λ_1(M*) [0.2]
     steps        QWEM: number of SGD/GD steps [10000]; SGNS: optional cap on minibatches [null]
     batch_size   QWEM SGD: positive pairs per step, with as many negative pairs [50000];
                  SGNS: (centre, context) pairs per minibatch [1024]; gradients are summed over
@@ -279,12 +281,23 @@ def train_qwem_sgd(Pij, Pi, cfg_train, device="cpu", callback=None):
 
 # ---------------------------------------------------------------- QWEM by full-batch GD
 
+def _top_eigenvalue(M: torch.Tensor, gen: torch.Generator, iters: int = 50) -> float:
+    """λ_1 of symmetric M by power iteration on M + 2I (M* ∈ [−2, 2], so the shift makes the
+    top algebraic eigenvalue dominant); a few % accuracy is all the step-size choice needs."""
+    v = torch.randn(M.shape[0], 1, generator=torch.Generator().manual_seed(0), dtype=torch.float64).to(M)
+    for _ in range(iters):
+        v = M @ v + 2.0 * v
+        v = v / torch.linalg.vector_norm(v)
+    return float((v.T @ (M @ v)).item())
+
+
 def train_qwem_gd(Pij, Pi, cfg_train, device="cpu", callback=None):
     """QWEM by full-batch gradient descent on the exact Setting 3.1 loss (spec §3, §4.1).
 
     ℒ(W) = 1 + ((1+k)/(4‖M*‖²)) (‖WWᵀ − M*‖² − ‖M*‖²) — the expectation of the SGD loss — so
     W ← W + Δt · ½ (M* − WWᵀ) W with Δt = 2η(1+k)/(V²|m|): the same lr means the same theory time
-    per step as train_qwem_sgd. Euler is stable while Δt·λ_1 ≲ 1.
+    per step as train_qwem_sgd. Euler is stable while Δt·λ_1 ≲ 1; with lr null the step is
+    chosen as Δt = gd_dt/λ_1 (gd_dt default 0.2; the paper's SGD lr 5 would be a tiny GD step).
     """
     device = torch.device(device)
     dtype = _dtype(cfg_train, "float64")
@@ -300,6 +313,11 @@ def train_qwem_gd(Pij, Pi, cfg_train, device="cpu", callback=None):
     M = torch.as_tensor(targets.m_star(Pij, Pi, k_neg), device=device).to(dtype)
     frob_sq = float((M.double() ** 2).sum())
     mean_sq = frob_sq / V**2
+    if cfg_train is None or cfg_train.get("lr", None) is None:
+        # No lr given: take the Euler step Δt = gd_dt/λ_1 (stable, and accurate for the logistic
+        # steps when gd_dt ≲ 0.2), i.e. η = Δt V²|m| / (2(1+k)).
+        lam1 = _top_eigenvalue(M, gen)
+        lr0 = float(_get(cfg_train, "gd_dt", 0.2)) / lam1 * V**2 * mean_sq / (2.0 * (1.0 + k_neg))
     W = models.init_embedding(V, d, str(_get(cfg_train, "init", "small")), cfg_train.get("init_scale", None)
                               if cfg_train is not None else None, gen, dtype, device)
     coef = (1.0 + k_neg) / (4.0 * frob_sq)

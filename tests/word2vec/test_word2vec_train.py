@@ -212,3 +212,13 @@ def test_compiled_qwem_update_equals_eager():
     lb = train._qwem_kernel(True)(B, I, J, qk, sign, lr)
     torch.testing.assert_close(A, B)
     assert float(la) == pytest.approx(float(lb))
+
+
+def test_gd_default_step_is_a_fraction_of_top_eigenvalue():
+    P, Pi = synthetic_stats(V=40, rank=4)
+    M = targets.m_star(P, Pi, 1.0)
+    lam, _ = eig_desc(M)
+    infos = []
+    cfg = OmegaConf.create(dict(d=3, steps=2, log_every=1, init="small", init_scale=1e-3, lr=None, lr_decay=1.0))
+    train.train_qwem_gd(P, Pi, cfg, "cpu", lambda s, W, info: infos.append(info))
+    assert infos[1]["theory_time"] * lam[0] == pytest.approx(0.2, rel=1e-3)
