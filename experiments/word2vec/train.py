@@ -281,14 +281,21 @@ def train_qwem_sgd(Pij, Pi, cfg_train, device="cpu", callback=None):
 
 # ---------------------------------------------------------------- QWEM by full-batch GD
 
-def _top_eigenvalue(M: torch.Tensor, gen: torch.Generator, iters: int = 50) -> float:
-    """λ_1 of symmetric M by power iteration on M + 2I (M* ∈ [−2, 2], so the shift makes the
-    top algebraic eigenvalue dominant); a few % accuracy is all the step-size choice needs."""
-    v = torch.randn(M.shape[0], 1, generator=torch.Generator().manual_seed(0), dtype=torch.float64).to(M)
-    for _ in range(iters):
-        v = M @ v + 2.0 * v
-        v = v / torch.linalg.vector_norm(v)
-    return float((v.T @ (M @ v)).item())
+def _top_eigenvalue(M: torch.Tensor) -> float:
+    """Largest algebraic eigenvalue λ_1 of symmetric M (Lanczos, scipy eigsh on a torch matvec).
+
+    Not plain power iteration: a corpus M* has a large *negative* eigenvalue (≈ −2V from the −2
+    entries of never-co-occurring pairs) that would dominate it.
+    """
+    from scipy.sparse.linalg import LinearOperator, eigsh
+
+    def matvec(x):
+        xt = torch.as_tensor(np.asarray(x, dtype=np.float64).reshape(-1, 1), device=M.device).to(M.dtype)
+        return (M @ xt).double().cpu().numpy().ravel()
+
+    op = LinearOperator(M.shape, matvec=matvec, dtype=np.float64)
+    v0 = np.random.default_rng(0).standard_normal(M.shape[0])
+    return float(eigsh(op, k=1, which="LA", tol=1e-4, v0=v0, return_eigenvectors=False)[0])
 
 
 def train_qwem_gd(Pij, Pi, cfg_train, device="cpu", callback=None):
@@ -316,7 +323,7 @@ def train_qwem_gd(Pij, Pi, cfg_train, device="cpu", callback=None):
     if cfg_train is None or cfg_train.get("lr", None) is None:
         # No lr given: take the Euler step Δt = gd_dt/λ_1 (stable, and accurate for the logistic
         # steps when gd_dt ≲ 0.2), i.e. η = Δt V²|m| / (2(1+k)).
-        lam1 = _top_eigenvalue(M, gen)
+        lam1 = _top_eigenvalue(M)
         lr0 = float(_get(cfg_train, "gd_dt", 0.2)) / lam1 * V**2 * mean_sq / (2.0 * (1.0 + k_neg))
     W = models.init_embedding(V, d, str(_get(cfg_train, "init", "small")), cfg_train.get("init_scale", None)
                               if cfg_train is not None else None, gen, dtype, device)

@@ -222,3 +222,11 @@ def test_gd_default_step_is_a_fraction_of_top_eigenvalue():
     cfg = OmegaConf.create(dict(d=3, steps=2, log_every=1, init="small", init_scale=1e-3, lr=None, lr_decay=1.0))
     train.train_qwem_gd(P, Pi, cfg, "cpu", lambda s, W, info: infos.append(info))
     assert infos[1]["theory_time"] * lam[0] == pytest.approx(0.2, rel=1e-3)
+
+
+def test_top_eigenvalue_ignores_large_negative_mode():
+    rng = np.random.default_rng(0)
+    Q, _ = np.linalg.qr(rng.normal(size=(50, 50)))
+    lam = np.concatenate([[3.0, 1.0], np.zeros(47), [-100.0]])
+    M = torch.tensor((Q * lam) @ Q.T)
+    assert train._top_eigenvalue(M) == pytest.approx(3.0, rel=1e-6)
