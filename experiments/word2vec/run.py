@@ -195,7 +195,7 @@ def evaluate_embedding(W, questions: dict, sims: dict, vocab) -> dict:
     return out
 
 
-def theory_curve(eigvals, d, k_neg, frob_sq, cfg, rank_acc, t_end: float, n_points: int = 60) -> dict:
+def theory_curve(eigvals, d, k_neg, frob_sq, cfg, rank_acc, t_end: float, n_points: int = 200) -> dict:
     """Dense theory curves on a log time grid: s_k(t), loss, r(t), acc(W_{r(t)})."""
     from . import theory
 

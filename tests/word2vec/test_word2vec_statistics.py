@@ -82,21 +82,21 @@ def test_pmi_ppmi():
     np.testing.assert_array_equal(pp, np.maximum(pmi, 0))
 
 
-def spread_matrix(rng, V=600):
+def spread_matrix(rng, V=400):
     """Symmetric, with a wide negative tail and clustered top eigenvalues, like M*."""
     Q = np.linalg.qr(rng.standard_normal((V, V)))[0]
-    lam = np.concatenate([np.linspace(50, 5, 60) + rng.random(60) * 0.1, rng.uniform(-3, 4, V - 61), [-400.0]])
+    lam = np.concatenate([np.linspace(50, 5, 40) + rng.random(40) * 0.1, rng.uniform(-3, 4, V - 41), [-400.0]])
     return (Q * lam) @ Q.T, np.sort(lam)[::-1]
 
 
 def test_block_lanczos_matches_lapack():
     rng = np.random.default_rng(5)
     M, lam = spread_matrix(rng)
-    d = 40
+    d = 12
     we, ve = eigen.top_eigenpairs(M, d, "exact")
-    wk, vk = eigen.top_eigenpairs(M, d, "krylov", tol=1e-10)
+    wk, vk = eigen.top_eigenpairs(M, d, "krylov", tol=1e-9)
     np.testing.assert_allclose(we, lam[:d], rtol=1e-10)
-    np.testing.assert_allclose(wk, we, rtol=1e-8)
+    np.testing.assert_allclose(wk, we, rtol=1e-9)
     assert eigen.subspace_overlap(vk, ve) > 1 - 1e-8
     assert np.all(np.abs(np.sum(vk * ve, 0)) > 1 - 1e-6)   # each vector, up to sign
     wt, vt = eigen.top_eigenpairs(M, d, "torch")
