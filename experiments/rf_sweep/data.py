@@ -89,3 +89,10 @@ def load_pool(name: str, data_dir: Path | None, dtype=torch.float64) -> ImagePoo
     mean, std = xtr.mean(), xtr.std()
     t = lambda a: torch.as_tensor(a, dtype=dtype)  # noqa: E731
     return ImagePool(t((xtr - mean) / std), t(targets(name, ytr)), t((xte - mean) / std), t(targets(name, yte)))
+
+
+def restrict_to_pool(pool: ImagePool, size: int, generator: torch.Generator) -> ImagePool:
+    """A random `size`-image subset of the training split as the whole population (spec §2.3/§8.1):
+    the kernel spectrum is computed on it and train/test points are drawn from it."""
+    idx = torch.randperm(len(pool.x_train), generator=generator)[:size]
+    return ImagePool(pool.x_train[idx], pool.y_train[idx], pool.x_test[:0], pool.y_test[:0])

@@ -21,7 +21,7 @@ from . import data, eigenstructure, grid, plots
 from .features import FEATURES, draw_weights, features
 from .powerlaw import admissible
 from .ridge import ridge_errors
-from .theory import Spectrum, min_over_ridge, rf_theory
+from .theory import Spectrum, held_out, min_over_ridge, rf_theory
 
 DATASETS = ("gaussian",) + IMAGE_DATASETS
 # Split sizes of the real data sets (train pool, test split), for validation without loading images.
@@ -71,11 +71,18 @@ def _validate_images(cfg, max_n: int) -> None:
     local = require_available(name, data_dir)
     n_train, n_test = _split_sizes(local) if local is not None and local.suffix == ".npz" else HUB_SIZES[name]
     require(max_n <= n_train, f"n={max_n} is above the {n_train} training images of {name}; lower grid.n / grid.fixed_n")
-    require(cfg.n_test <= n_test, f"n_test={cfg.n_test} is above the {n_test} test images of {name}")
+    if cfg.dataset.sampling == "split":
+        require(cfg.n_test <= n_test, f"n_test={cfg.n_test} is above the {n_test} test images of {name}")
     require(cfg.dataset.spectrum_points <= n_train,
             f"dataset.spectrum_points={cfg.dataset.spectrum_points} is above the {n_train} training images of {name}")
+    require(cfg.dataset.sampling in ("pool", "split"),
+            f"dataset.sampling={cfg.dataset.sampling!r} is invalid; valid choices: pool, split")
     require(max_n < cfg.dataset.spectrum_points,
             f"n={max_n} must be below dataset.spectrum_points={cfg.dataset.spectrum_points} (theory needs min(n, k) < modes)")
+    if cfg.dataset.sampling == "pool":
+        require(max_n + cfg.n_test <= cfg.dataset.spectrum_points,
+                f"n + n_test = {max_n + cfg.n_test} is above dataset.spectrum_points={cfg.dataset.spectrum_points}: "
+                f"with sampling=pool train and test points come from that pool")
 
 
 def _split_sizes(path: Path) -> tuple[int, int]:
@@ -91,12 +98,12 @@ def run(cfg, run_dir: Path) -> dict:
     pts, deltas = grid.points(cfg.grid), grid.ridges(cfg.ridges)
     task = Task(cfg, device, dtype)
     spec = task.spectrum()
-    theory = rf_theory(spec, np.array([p[0] for p in pts])[:, None],
-                       np.array([p[1] for p in pts])[:, None], deltas[None, :], h=cfg.theory.table_step)
+    n_pts = np.array([p[0] for p in pts])[:, None]
+    theory = task.theory(spec, n_pts, np.array([p[1] for p in pts])[:, None], deltas[None, :])
     train, test = measure(cfg, task, pts, deltas, run_dir)
     table = results_table(pts, deltas, train, test, theory)
     table.to_csv(run_dir / "results.csv", index=False)
-    curves = theory_curves(cfg, spec, deltas)
+    curves = theory_curves(cfg, task, spec, deltas)
     np.savez(run_dir / "theory_curves.npz", **curves)
     np.savez(run_dir / "spectrum.npz", eigvals=spec.eigvals, coeffs2=spec.coeffs2, noise=spec.noise)
     summary = summarise(cfg, table, curves)
@@ -111,9 +118,18 @@ class Task:
     def __init__(self, cfg, device, dtype):
         self.cfg, self.device, self.dtype = cfg, device, dtype
         self.ds, self.feat = cfg.dataset, cfg.features
-        self.pool = None
+        self.pool, self.population = None, None
         if self.ds.name != "gaussian":
             self.pool = data.load_pool(self.ds.name, resolve_data_dir(None, cfg.data_dir), dtype)
+            if self.ds.sampling == "pool":  # train and test points both come from the spectrum's N points
+                gen = torch.Generator().manual_seed(int(cfg.seed) + 7919)
+                self.pool = data.restrict_to_pool(self.pool, int(self.ds.spectrum_points), gen)
+                self.population = int(self.ds.spectrum_points)
+
+    def theory(self, spec: Spectrum, n, k, ridge) -> dict:
+        """The eigenframework's prediction; held-out corrected when sampling from a finite pool."""
+        res = rf_theory(spec, n, k, ridge, h=self.cfg.theory.table_step)
+        return held_out(res, np.broadcast_to(n, res["test_mse"].shape), self.population) if self.population else res
 
     @property
     def exact(self) -> bool:
@@ -123,8 +139,11 @@ class Task:
         if self.exact:
             lam, v2 = data.powerlaw_modes(self.ds.modes, self.ds.alpha, self.ds.beta)
             return Spectrum(lam * self.feat.weight_var, v2, float(self.ds.noise))
-        gen = torch.Generator().manual_seed(int(self.cfg.seed) + 7919)
-        x, y = self.sample(int(self.ds.get("spectrum_points", 10000)), 0, gen)
+        if self.population:
+            x, y = self.pool.x_train, self.pool.y_train
+        else:
+            gen = torch.Generator().manual_seed(int(self.cfg.seed) + 7919)
+            x, y = self.sample(int(self.ds.get("spectrum_points", 10000)), 0, gen)
         lam, v2 = eigenstructure.cached_estimate(self.ds.name, x, y, self.feat.name, float(self.feat.weight_var),
                                                  int(self.cfg.seed), self.device)
         return Spectrum(lam, v2, float(self.ds.get("noise", 0.0)))
@@ -134,8 +153,12 @@ class Task:
         if self.pool is None:
             return data.sample_gaussian(self.ds.modes, self.ds.alpha, self.ds.beta, float(self.ds.noise),
                                         n + n_test, gen, self.device, self.dtype)
-        tr = torch.randperm(len(self.pool.x_train), generator=gen)[:n]
-        te = torch.randperm(len(self.pool.x_test), generator=gen)[:n_test]
+        if self.population:  # disjoint train and test points from the one pool
+            perm = torch.randperm(self.population, generator=gen)
+            tr, te = perm[:n], perm[n:n + n_test]
+        else:
+            tr = torch.randperm(len(self.pool.x_train), generator=gen)[:n]
+            te = torch.randperm(len(self.pool.x_test), generator=gen)[:n_test]
         x = torch.cat([self.pool.x_train[tr], self.pool.x_test[te]]).to(self.device, self.dtype)
         y = torch.cat([self.pool.y_train[tr], self.pool.y_test[te]]).to(self.device, self.dtype)
         return x, y
@@ -201,15 +224,15 @@ def results_table(pts, deltas, train, test, theory) -> pd.DataFrame:
     })
 
 
-def theory_curves(cfg, spec: Spectrum, deltas) -> dict[str, np.ndarray]:
+def theory_curves(cfg, task: Task, spec: Spectrum, deltas) -> dict[str, np.ndarray]:
     """Dense theory over k at fixed_n and over n at fixed_k (every ridge), plus the KRR limit."""
     g, th = cfg.grid, cfg.theory
     ks = grid.theory_axis(g.k[0], g.k[1], th.curve_points, th.peak_points)
     ns = grid.theory_axis(g.n[0], g.n[1], th.curve_points, th.peak_points)
     ks, ns = ks[np.minimum(ks, g.fixed_n) < spec.modes], ns[np.minimum(ns, g.fixed_k) < spec.modes]
-    vs_k = rf_theory(spec, float(g.fixed_n), ks[:, None], deltas[None, :], h=th.table_step)
-    vs_n = rf_theory(spec, ns[:, None], float(g.fixed_k), deltas[None, :], h=th.table_step)
-    krr = rf_theory(spec, ns[:, None], np.inf, deltas[None, :], h=th.table_step)
+    vs_k = task.theory(spec, float(g.fixed_n), ks[:, None], deltas[None, :])
+    vs_n = task.theory(spec, ns[:, None], float(g.fixed_k), deltas[None, :])
+    krr = task.theory(spec, ns[:, None], np.inf, deltas[None, :])
     return {"ridges": deltas, "k": ks, "n": ns, "fixed_n": g.fixed_n, "fixed_k": g.fixed_k,
             "vs_k_test": vs_k["test_mse"], "vs_k_train": vs_k["train_mse"],
             "vs_n_test": vs_n["test_mse"], "vs_n_train": vs_n["train_mse"],

@@ -190,6 +190,17 @@ def rf_theory_brentq(spec: Spectrum, n: float, k: float, ridge: float) -> dict[s
     return {key: float(v) for key, v in res.items()}
 
 
+def held_out(res: dict[str, np.ndarray], n, population: int) -> dict[str, np.ndarray]:
+    """Finite-population correction (spec §2.3): when the 'population' is an N-point pool that also
+    holds the training points, the error on the pool's other points is (N E_te − n E_tr)/(N − n);
+    the train prediction keeps its fitting ratio, E_tr = R · E_te,held-out (as the authors plot it)."""
+    n = np.asarray(n, dtype=np.float64)
+    test = (population * res["test_mse"] - n * res["train_mse"]) / (population - n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(np.isfinite(res["test_mse"]), res["train_mse"] / res["test_mse"], 0.0)
+    return {**res, "test_mse": test, "train_mse": np.where(np.isfinite(test), ratio * test, res["train_mse"])}
+
+
 def min_over_ridge(values: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
     """Minimum over the ridge axis (nan-safe) and its index: the 'optimal ridge' curve of Fig. 1."""
     filled = np.where(np.isfinite(values), values, np.inf)

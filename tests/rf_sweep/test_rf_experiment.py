@@ -83,13 +83,16 @@ def test_image_dataset_checks(tmp_path):
     validate(compose_rf(base))
     with pytest.raises(ConfigError, match=r"n=400 is above the 300 training images"):
         validate(compose_rf(base + ["grid.n=[10,400,3]"]))
-    with pytest.raises(ConfigError, match="n_test=200"):
-        validate(compose_rf(base + ["n_test=200"]))
+    with pytest.raises(ConfigError, match=r"n \+ n_test = 300 is above dataset.spectrum_points=250"):
+        validate(compose_rf(base + ["n_test=200"]))  # sampling=pool: both come from the N-image pool
+    with pytest.raises(ConfigError, match="n_test=200 is above the 100 test images"):
+        validate(compose_rf(base + ["n_test=200", "dataset.sampling=split"]))
     with pytest.raises(ConfigError, match="hub is unreachable"):
         validate(compose_rf(["dataset=mnist", f"data_dir={tmp_path}"]))
 
 
-def test_cifar_run_on_tiny_pool(tmp_path):
+@pytest.mark.parametrize("sampling", ["pool", "split"])
+def test_cifar_run_on_tiny_pool(tmp_path, sampling):
     """The real-data path: binarised targets, ReLU features, spectrum from the kernel, cached."""
     folder = tmp_path / "data" / "cifar10"
     folder.mkdir(parents=True)
@@ -98,6 +101,7 @@ def test_cifar_run_on_tiny_pool(tmp_path):
              y_train=rng.integers(0, 10, 400), x_test=rng.integers(0, 255, (100, 4, 4, 3), dtype=np.uint8),
              y_test=rng.integers(0, 10, 100))
     cfg = compose_rf(["dataset=cifar10", "features=relu", f"data_dir={tmp_path / 'data'}", "n_test=60", "trials=2",
+                      f"dataset.sampling={sampling}",
                       "dataset.spectrum_points=300", "grid.n=[10,80,3]", "grid.k=[10,80,3]", "grid.fixed_n=40",
                       "grid.fixed_k=40", "ridges.num=4", "plot.at_end=false"])
     validate(cfg)

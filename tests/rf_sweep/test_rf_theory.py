@@ -91,3 +91,14 @@ def test_closed_form_has_the_shape_of_the_krr_eigenframework():
     shape = closed / th["test_mse"]
     ok = R < 0.9
     assert np.ptp(shape[ok]) / shape[ok].mean() < 0.03
+
+
+def test_held_out_correction_on_a_finite_pool():
+    """Drawing n of N pool points and testing on the other N − n: (N E_te − n E_tr)/(N − n)."""
+    from repro.experiments.rf_sweep.theory import held_out
+
+    res = {"test_mse": np.array([2.0, np.inf]), "train_mse": np.array([0.5, 0.0])}
+    out = held_out(res, np.array([100.0, 100.0]), 1000)
+    assert out["test_mse"][0] == pytest.approx((1000 * 2.0 - 100 * 0.5) / 900)
+    assert out["train_mse"][0] == pytest.approx(0.25 * out["test_mse"][0])
+    assert np.isinf(out["test_mse"][1])
