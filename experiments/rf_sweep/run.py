@@ -154,13 +154,14 @@ class Task:
             return data.sample_gaussian(self.ds.modes, self.ds.alpha, self.ds.beta, float(self.ds.noise),
                                         n + n_test, gen, self.device, self.dtype)
         if self.population:  # disjoint train and test points from the one pool
-            perm = torch.randperm(self.population, generator=gen)
-            tr, te = perm[:n], perm[n:n + n_test]
+            perm = torch.randperm(self.population, generator=gen)[:n + n_test]
+            x, y = self.pool.x_train[perm], self.pool.y_train[perm]
         else:
             tr = torch.randperm(len(self.pool.x_train), generator=gen)[:n]
             te = torch.randperm(len(self.pool.x_test), generator=gen)[:n_test]
-        x = torch.cat([self.pool.x_train[tr], self.pool.x_test[te]]).to(self.device, self.dtype)
-        y = torch.cat([self.pool.y_train[tr], self.pool.y_test[te]]).to(self.device, self.dtype)
+            x = torch.cat([self.pool.x_train[tr], self.pool.x_test[te]])
+            y = torch.cat([self.pool.y_train[tr], self.pool.y_test[te]])
+        x, y = x.to(self.device, self.dtype), y.to(self.device, self.dtype)
         return x, y
 
     def draw(self, n: int, n_test: int, k_max: int, gen: torch.Generator, chunk: int = 2048):
