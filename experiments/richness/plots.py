@@ -5,6 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
+from matplotlib.ticker import NullFormatter
+
 from repro.experiments.common.atomic import read_json
 from repro.experiments.common.plotting import save, subplots
 
@@ -83,8 +85,6 @@ def _e2(run_dir, res):
 
 def _width_ticks(ax, widths):
     """Plain integer ticks at the measured widths (log axes otherwise crowd minor labels)."""
-    from matplotlib.ticker import NullFormatter
-
     ax.set_xticks([float(w) for w in widths])
     ax.set_xticklabels([str(int(w)) for w in widths], fontsize=7)
     ax.xaxis.set_minor_formatter(NullFormatter())
@@ -102,6 +102,7 @@ def _e3(run_dir, res):
             j = int(np.argmin(vals))
             ax[0, i].plot([lrs[j]], [vals[j]], "*", ms=10, color=line[0].get_color())
         ax[0, i].set(xscale="log", yscale="log", xlabel="base lr", ylabel="test MSE", title=f"E3: {nm}")
+        ax[0, i].xaxis.set_minor_formatter(NullFormatter())
         ax[0, i].legend(fontsize=7)
     return [save(fig, run_dir, "e3_lr_transfer")]
 
