@@ -66,7 +66,7 @@ def validate(cfg: DictConfig) -> None:
     if cfg.train.init is not None:
         require_choice(cfg.train.init, "train.init", ("small", "w2v"))
     require(cfg.train.steps is None or int(cfg.train.steps) >= 1, f"train.steps={cfg.train.steps!r} is invalid: it must be >= 1")
-    for key in ("lr", "init_scale", "batch_size"):
+    for key in ("lr", "init_scale", "batch_size", "dt_per_step"):
         v = cfg.train.get(key)
         require(v is None or float(v) > 0, f"train.{key}={v!r} is invalid: it must be > 0 (or null for the default)")
     require(int(cfg.train.log_every) >= 1, f"train.log_every={cfg.train.log_every!r} is invalid: it must be >= 1")
@@ -167,10 +167,24 @@ class TrainingLogger:
         self.last_W = W
 
 
-def train_model(method, Pij, Pi, corpus, cfg, device, callback):
+def lr_for_dt(dt: float, frob_sq: float, k_neg: float) -> float:
+    """The normalised-loss lr whose step advances theory time by dt: Δt = 2η(1+k)/(V²|m|) with
+    V²|m| = ‖M*‖_F² (spec §4.5), so η = Δt ‖M*‖_F² / (2(1+k))."""
+    return float(dt) * frob_sq / (2.0 * (1.0 + k_neg))
+
+
+def train_config(cfg, frob_sq: float):
+    """cfg.train, with lr derived from train.dt_per_step when that is set (QWEM only)."""
+    tcfg = OmegaConf.create(OmegaConf.to_container(cfg.train, resolve=True))
+    if tcfg.get("dt_per_step") and tcfg.method in ("qwem_sgd", "qwem_gd"):
+        tcfg.lr = lr_for_dt(tcfg.dt_per_step, frob_sq, float(tcfg.negatives))
+        log(f"train.dt_per_step={tcfg.dt_per_step:g} -> train.lr={tcfg.lr:.4g}")
+    return tcfg
+
+
+def train_model(method, Pij, Pi, corpus, tcfg, device, callback):
     from . import train
 
-    tcfg = cfg.train
     if method == "qwem_sgd":
         return train.train_qwem_sgd(Pij, Pi, tcfg, device, callback)
     if method == "qwem_gd":
@@ -267,7 +281,9 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
     if method in TRAINED:
         logger = TrainingLogger(writer, w, k_neg, frob_sq, google, rank_acc, cfg, theory_on=method != "sgns")
         t = time.perf_counter()
-        W = train_model(method, Pij, Pi, corpus, cfg, device, logger)
+        tcfg = train_config(cfg, frob_sq)
+        summary["train_lr"] = float(tcfg.lr) if tcfg.lr is not None else None
+        W = train_model(method, Pij, Pi, corpus, tcfg, device, logger)
         timings["train_s"] = time.perf_counter() - t
         embeddings["trained"] = W
         summary.update(trained_vs_theory(W, v[:, :d], w[:d], logger))

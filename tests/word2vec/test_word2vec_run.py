@@ -74,7 +74,7 @@ def test_end_to_end_qwem_gd_matches_theory(tmp_path):
     (tmp_path / "analogies").mkdir()
     (tmp_path / "analogies" / "questions-words.txt").write_text(
         ": s1\nwaa wab wac wad\nwae waf wag wah\nwai waj wak wal\n")
-    cfg = compose(base_overrides(tmp_path / "c.txt", tmp_path) + ["train.steps=3000", "train.lr=15", "train.log_every=20"])
+    cfg = compose(base_overrides(tmp_path / "c.txt", tmp_path) + ["train.steps=3000", "train.dt_per_step=null", "train.lr=15", "train.log_every=20"])
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     OmegaConf.save(cfg, run_dir / "config.yaml")
