@@ -91,8 +91,9 @@ def _check_vocab_cheaply(cfg, data_dir) -> None:
 
 def cached_eigs(name: str, matrix_fn, d: int, cfg, key_parts: dict, device):
     """Top-d eigenpairs of matrix_fn(), cached on disk under the statistics' key."""
-    key = cache_key(kind="eig", name=name, d=int(d), method=str(cfg.eigen.method), tol=float(cfg.eigen.tol),
-                    seed=int(cfg.seed), **key_parts)
+    # exact and torch are both dense solvers (same pairs up to rounding); krylov depends on tol and seed
+    solver = f"krylov:{float(cfg.eigen.tol):g}:{int(cfg.seed)}" if cfg.eigen.method == "krylov" else "dense"
+    key = cache_key(kind="eig", name=name, d=int(d), solver=solver, **key_parts)
     path = cache_dir("word2vec_eig") / f"{key}.npz"
     if cfg.cache and path.exists():
         with np.load(path) as z:
