@@ -53,10 +53,13 @@ EXPERIMENTS: dict[str, Experiment] = {
             "richness", "richness",
             "wide networks along the richness scale, lazy (NTK) to rich (muP) (Karkada's tutorial)",
             "repro richness --width 4096 r=0,0.25,0.5",
-            (Option("width", int, "hidden width n"),
-             Option("r", float, "richness width exponent r: 0 = NTK/lazy, 0.5 = muP/rich"),
-             Option("gamma0", float, "width-independent richness prefactor (alpha = gamma0 * width^r)"),
-             Option("gauge", str, "parameterisation gauge")),
+            (Option("experiment", str, "train | e1 | e2 | e3 | e4 | gamma_sweep | coord | lazy | gauges"),
+             Option("width", int, "hidden width n"),
+             Option("r", float, "richness width exponent r: 0 = NTK/lazy, 0.5 = muP/rich (outside [0, 1/2]: a warning)"),
+             Option("gamma0", float, "width-independent prefactor: richness alpha = gamma0 * width^r; the paper's "
+                                     "gamma is alpha at gamma0 = 1, Atanasov et al.'s gamma is gamma0 at r = 1/2"),
+             Option("gauge", str, "equivalent parameterisation: stp (layerwise learning rates), mup (per-layer "
+                                  "multipliers, one learning rate) or rescale (1/gamma output multiplier, lr ~ gamma^2)")),
         ),
         Experiment(
             "rf-sweep", "rf_sweep",
