@@ -43,6 +43,8 @@ Keys read from the `train` config node (all optional, defaults in brackets):
     epochs       SGNS: passes over the token stream [1]
     min_lr_ratio SGNS: final lr / lr of the linear decay (word2vec: 0.0001/0.025) [0.004]
     dtype        float64 | float32 [QWEM: float64 (spec §5.6); SGNS: float32]
+    workers      SGNS on CPU: processes training chunks Hogwild-style on shared tables, like
+                 word2vec's threads (steps then counts the main process's minibatches) [1]
     compile      QWEM SGD and SGNS: torch.compile the fused update step: true | false | auto (only
                  when a run has > 3e7 pairs, to repay the one-off compile) [auto]
     seed         RNG seed [null: torch.initial_seed(), i.e. the run's seed_everything]
@@ -439,6 +441,80 @@ def _sgns_kernel(use_compile: bool):
     return _COMPILED["fn"]
 
 
+def _prepare_chunk(t_chunk, d_chunk, keep_p, L, block, k_neg, noise, rng, gen, dtype, device):
+    """Subsample, window and shuffle one chunk of the stream into padded (centre, contexts+negatives,
+    weight) tensors; padding pairs (to a multiple of block) carry weight 0."""
+    kept = rng.random(len(t_chunk)) < keep_p[t_chunk]
+    cen, ctx = skipgram_pairs(t_chunk[kept], d_chunk[kept], L, rng)
+    perm = rng.permutation(len(cen))
+    n_chunk = len(cen)
+    pad = (-n_chunk) % block
+    cen_t = torch.as_tensor(np.concatenate([cen[perm], np.zeros(pad, np.int64)]), device=device)
+    ctx_t = torch.as_tensor(np.concatenate([ctx[perm], np.zeros(pad, np.int64)]), device=device)
+    wt_t = torch.ones(n_chunk + pad, dtype=dtype, device=device)
+    wt_t[n_chunk:] = 0.0
+    # Column 0 the true context, then k_neg noise words per pair, drawn for the whole chunk.
+    ctx_t = torch.cat([ctx_t[:, None], noise.draw((n_chunk + pad, k_neg), gen)], 1)
+    return cen_t, ctx_t, wt_t, n_chunk
+
+
+def _chunk_lrs(words_before, chunk_words, n_chunk, n_padded, B, total_words, lr0, min_lr, dtype, device):
+    """word2vec's linear decay by raw words covered so far, interpolated within the chunk."""
+    starts_b = np.arange(0, n_padded, B)
+    progress = (words_before + chunk_words * np.minimum(starts_b / max(n_chunk, 1), 1.0)) / total_words
+    return torch.as_tensor(np.maximum(min_lr, lr0 * (1.0 - progress)), dtype=dtype, device=device)
+
+
+def _start_helpers(workers, W, C, tokens, doc, keep_p, counts, params, seed):
+    """Hogwild helpers (as word2vec's threads): processes 1..workers−1 train every workers-th chunk
+    on the same shared-memory tables; a shared counter of words done drives everyone's lr."""
+    import torch.multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    W.share_memory_()
+    if C is not W:
+        C.share_memory_()
+    shared = ctx.Value("d", 0.0)
+    procs = []
+    for rank in range(1, workers):
+        p = ctx.Process(target=_sgns_helper, args=(rank, workers, W, C, torch.from_numpy(tokens).share_memory_(),
+                                                   torch.from_numpy(doc).share_memory_(), keep_p, counts, params,
+                                                   shared, seed + rank), daemon=True)
+        p.start()
+        procs.append(p)
+    return shared, procs
+
+
+def _sgns_helper(rank, workers, W, C, tokens, doc, keep_p, counts, params, shared, seed):
+    torch.set_num_threads(1)
+    tokens, doc = tokens.numpy(), doc.numpy()
+    dtype, device = DTYPES[params["dtype"]], W.device
+    gen = torch.Generator().manual_seed(seed % 2**63)
+    rng = np.random.default_rng(seed)
+    noise = AliasTable(models.negative_distribution(counts), device)
+    kernel = _sgns_kernel(_use_compile(params["compile"], params["expected_pairs"]))
+    B, k_neg, chunk = params["B"], params["k_neg"], params["chunk"]
+    block = SUBSTEPS * B
+    labels = torch.zeros(B, 1 + k_neg, dtype=dtype, device=device)
+    labels[:, 0] = 1.0
+    gi = -1
+    for _ in range(params["epochs"]):
+        for a in range(0, len(tokens), chunk):
+            gi += 1
+            if gi % workers != rank:
+                continue
+            t_chunk, d_chunk = tokens[a:a + chunk], doc[a:a + chunk]
+            cen_t, ctx_t, wt_t, n_chunk = _prepare_chunk(t_chunk, d_chunk, keep_p, params["L"], block, k_neg, noise,
+                                                         rng, gen, dtype, device)
+            lrs = _chunk_lrs(shared.value, len(t_chunk), n_chunk, len(cen_t), B, params["total_words"],
+                             params["lr0"], params["min_lr"], dtype, device)
+            for s in range(0, n_chunk, block):
+                kernel(W, C, cen_t[s:s + block], ctx_t[s:s + block], labels, wt_t[s:s + block],
+                       lrs[s // B:s // B + SUBSTEPS])
+            with shared.get_lock():
+                shared.value += len(t_chunk)
+
+
 def train_sgns(ids, counts, cfg_train, device="cpu", callback=None, article_starts=None, stats=None):
     """word2vec skip-gram with negative sampling (Mikolov et al. 2013) in PyTorch, minibatched.
 
@@ -499,24 +575,25 @@ def train_sgns(ids, counts, cfg_train, device="cpu", callback=None, article_star
     loss_sum = torch.zeros((), dtype=dtype, device=device)
     start = time.perf_counter()
     done = False
+    workers = int(_get(cfg_train, "workers", 1)) if device.type == "cpu" else 1
+    shared, helpers = None, []
+    if workers > 1:
+        chunk = min(chunk, max(50_000, math.ceil(len(tokens) / (4 * workers))))
+        shared, helpers = _start_helpers(workers, W, C, tokens, doc, keep_p, counts, dict(
+            L=L, B=B, k_neg=k_neg, epochs=epochs, chunk=chunk, total_words=total_words, lr0=lr0, min_lr=min_lr,
+            dtype=str(dtype).replace("torch.", ""), compile=_get(cfg_train, "compile", "auto"),
+            expected_pairs=keep_frac * len(tokens) * (L + 1) * epochs), int(gen.initial_seed()))
+    gi = -1
     for _ in range(epochs):
         for a in range(0, len(tokens), chunk):
+            gi += 1
+            if workers > 1 and gi % workers != 0:
+                continue  # a helper process trains this chunk
             t_chunk, d_chunk = tokens[a:a + chunk], doc[a:a + chunk]
-            kept = rng.random(len(t_chunk)) < keep_p[t_chunk]
-            cen, ctx = skipgram_pairs(t_chunk[kept], d_chunk[kept], L, rng)
-            perm = rng.permutation(len(cen))
-            n_chunk = len(cen)
-            pad = (-n_chunk) % block  # padding pairs carry weight 0
-            cen_t = torch.as_tensor(np.concatenate([cen[perm], np.zeros(pad, np.int64)]), device=device)
-            ctx_t = torch.as_tensor(np.concatenate([ctx[perm], np.zeros(pad, np.int64)]), device=device)
-            wt_t = torch.ones(n_chunk + pad, dtype=dtype, device=device)
-            wt_t[n_chunk:] = 0.0
-            # Column 0 the true context, then k_neg noise words per pair, drawn for the whole chunk.
-            ctx_t = torch.cat([ctx_t[:, None], noise.draw((n_chunk + pad, k_neg), gen)], 1)
-            # word2vec's linear decay by raw words covered so far (interpolated within the chunk).
-            starts_b = np.arange(0, n_chunk + pad, B)
-            progress = (words_done + len(t_chunk) * np.minimum(starts_b / max(n_chunk, 1), 1.0)) / total_words
-            lrs = torch.as_tensor(np.maximum(min_lr, lr0 * (1.0 - progress)), dtype=dtype, device=device)
+            cen_t, ctx_t, wt_t, n_chunk = _prepare_chunk(t_chunk, d_chunk, keep_p, L, block, k_neg, noise, rng, gen,
+                                                         dtype, device)
+            base = shared.value if shared is not None else words_done
+            lrs = _chunk_lrs(base, len(t_chunk), n_chunk, len(cen_t), B, total_words, lr0, min_lr, dtype, device)
             for s in range(0, n_chunk, block):
                 b_i = s // B
                 loss_sum += kernel(W, C, cen_t[s:s + block], ctx_t[s:s + block], labels, wt_t[s:s + block],
@@ -536,10 +613,19 @@ def train_sgns(ids, counts, cfg_train, device="cpu", callback=None, article_star
                     done = True
                     break
             words_done += len(t_chunk) if not done else int(len(t_chunk) * min(1.0, (s + block) / max(n_chunk, 1)))
+            if shared is not None:
+                with shared.get_lock():
+                    shared.value += len(t_chunk)
             if done:
                 break
         if done:
             break
+    for h in helpers:
+        h.join()
+        if h.exitcode != 0:
+            raise RuntimeError(f"SGNS helper process failed with exit code {h.exitcode}")
+    if shared is not None:
+        words_done = int(shared.value)
     seconds = time.perf_counter() - start
     if loss_n or step == 0:
         info = dict(info, loss=float(loss_sum) / loss_n if loss_n else float("nan"), words=words_done)

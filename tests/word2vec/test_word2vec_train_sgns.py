@@ -131,3 +131,18 @@ def test_compiled_step_equals_eager():
     lb = train._sgns_kernel(True)(B, B, c, ctx, labels, wt, lrs)
     torch.testing.assert_close(A, B, rtol=1e-5, atol=1e-6)
     assert float(la) == pytest.approx(float(lb), rel=1e-5)
+
+
+def test_hogwild_helper_process_trains_shared_tables():
+    """workers=2: a spawned helper trains half the chunks on the shared table; all words are counted."""
+    ids, counts, starts, topics, per = topic_corpus(n_articles=400)
+    cfg = OmegaConf.create(dict(d=16, lr=0.05, batch_size=256, negatives=2, window=5, subsample=0, epochs=3,
+                                tied=True, init="w2v", log_every=10**6, seed=0, compile=False, workers=2))
+    stats = {}
+    W = train.train_sgns(ids, counts, cfg, "cpu", None, article_starts=starts, stats=stats)
+    assert stats["words"] == 3 * len(ids)
+    Wn = W / np.linalg.norm(W, axis=1, keepdims=True)
+    topic = np.arange(topics * per) // per
+    cos = (Wn @ Wn.T)[: topics * per, : topics * per]
+    same = topic[:, None] == topic[None, :]
+    assert cos[same & ~np.eye(len(topic), dtype=bool)].mean() > cos[~same].mean() + 0.3
