@@ -100,12 +100,12 @@ def run(cfg, run_dir: Path) -> dict:
     spec = task.spectrum()
     n_pts = np.array([p[0] for p in pts])[:, None]
     theory = task.theory(spec, n_pts, np.array([p[1] for p in pts])[:, None], deltas[None, :])
+    curves = theory_curves(cfg, task, spec, deltas)  # all theory before the long loop: it fails fast
+    np.savez(run_dir / "theory_curves.npz", **curves)
+    np.savez(run_dir / "spectrum.npz", eigvals=spec.eigvals, coeffs2=spec.coeffs2, noise=spec.noise)
     train, test = measure(cfg, task, pts, deltas, run_dir)
     table = results_table(pts, deltas, train, test, theory)
     table.to_csv(run_dir / "results.csv", index=False)
-    curves = theory_curves(cfg, task, spec, deltas)
-    np.savez(run_dir / "theory_curves.npz", **curves)
-    np.savez(run_dir / "spectrum.npz", eigvals=spec.eigvals, coeffs2=spec.coeffs2, noise=spec.noise)
     summary = summarise(cfg, table, curves)
     if cfg.plot.at_end:
         plots.plot_run(run_dir)
@@ -233,8 +233,9 @@ def theory_curves(cfg, task: Task, spec: Spectrum, deltas) -> dict[str, np.ndarr
     ks, ns = ks[np.minimum(ks, g.fixed_n) < spec.modes], ns[np.minimum(ns, g.fixed_k) < spec.modes]
     vs_k = task.theory(spec, float(g.fixed_n), ks[:, None], deltas[None, :])
     vs_n = task.theory(spec, ns[:, None], float(g.fixed_k), deltas[None, :])
-    krr = task.theory(spec, ns[:, None], np.inf, deltas[None, :])
-    return {"ridges": deltas, "k": ks, "n": ns, "fixed_n": g.fixed_n, "fixed_k": g.fixed_k,
+    krr_ns = ns[ns < spec.modes]  # KRR needs n < M
+    krr = task.theory(spec, krr_ns[:, None], np.inf, deltas[None, :])
+    return {"krr_n": krr_ns, "ridges": deltas, "k": ks, "n": ns, "fixed_n": g.fixed_n, "fixed_k": g.fixed_k,
             "vs_k_test": vs_k["test_mse"], "vs_k_train": vs_k["train_mse"],
             "vs_n_test": vs_n["test_mse"], "vs_n_train": vs_n["train_mse"],
             "krr_vs_n_test": krr["test_mse"], "krr_vs_n_train": krr["train_mse"]}
