@@ -114,3 +114,17 @@ def test_cifar_run_on_tiny_pool(tmp_path, sampling):
     spectrum = np.load(run_dir / "spectrum.npz")
     assert spectrum["eigvals"][0] > spectrum["eigvals"][-1] > 0
     assert spectrum["coeffs2"].sum() == pytest.approx(1.0, rel=1e-6)  # Σ v² = mean(y²) = 1 for ±1 labels
+
+
+@pytest.mark.parametrize("preset", ["quick", "default", "paper"])
+def test_every_preset_validates_and_its_theory_solves(preset):
+    """The theory part of each preset (cheap) runs before any experiment, so a bad grid fails fast."""
+    from repro.experiments.rf_sweep import grid
+    from repro.experiments.rf_sweep.run import Task, theory_curves
+
+    cfg = compose_rf([f"preset={preset}"])
+    validate(cfg)
+    task = Task(cfg, "cpu", None)
+    spec = task.spectrum()
+    curves = theory_curves(cfg, task, spec, grid.ridges(cfg.ridges))
+    assert np.isfinite(curves["vs_k_test"][:, 1:]).all() and np.isfinite(curves["krr_vs_n_test"]).all()
