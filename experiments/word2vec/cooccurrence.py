@@ -34,42 +34,62 @@ def count_cooccurrences(ids: np.ndarray, starts: np.ndarray, V: int, window: int
                          chunk_keys: int = 64_000_000, progress=None) -> Cooccurrence:
     """C̃ (float64, symmetric) and Σ C for a token stream split into articles.
 
-    Positions are processed in chunks; each chunk's keys a·V+b for all L offsets go into ONE weighted
-    np.bincount, so the V²-sized output is allocated once per chunk, not once per offset.
+    Pairs are first counted over the whole stream as if it were one article: positions go in
+    chunks, and each chunk's keys a·V+b for all L offsets are written into one preallocated buffer
+    and summed by ONE weighted np.bincount (the V²-sized output is allocated once per chunk, not per
+    offset; no per-offset masks). The few pairs that straddle an article boundary (< L² per
+    boundary) are then subtracted exactly.
     """
     ids = np.asarray(ids)
     n = len(ids)
-    acc = None
-    article_end = np.repeat(np.asarray(starts[1:], np.int64), np.diff(starts))
-    n_pairs = 0
     step = max(chunk_keys // max(window, 1), 1)
+    acc = None
+    keys = np.empty(step * window, np.int64)
+    weights = None
     for s in range(0, max(n - 1, 0), step):
         e = min(s + step, n - 1)               # centre positions p in [s, e)
         centre = ids[s:e].astype(np.int64) * V
-        ends = article_end[s:e]
-        pos = np.arange(s, e, dtype=np.int64)
-        keys, weights = [], []
+        o = 0
+        lens = []
         for j in range(1, window + 1):
             m = min(e, n - j) - s             # centres with p + j < n
             if m <= 0:
                 break
-            valid = pos[:m] + j < ends[:m]    # p and p+j in the same article
-            k = (centre[:m] + ids[s + j: s + j + m])[valid]
-            keys.append(k)
-            weights.append(np.full(len(k), window + 1 - j, np.float64))
-        if keys:
-            k = np.concatenate(keys)
-            n_pairs += 2 * len(k)
-            counts = np.bincount(k, weights=np.concatenate(weights), minlength=V * V)
-            del k, keys, weights
-            if acc is None:
-                acc = counts
-            else:
-                acc += counts
+            np.add(centre[:m], ids[s + j: s + j + m], out=keys[o:o + m])
+            o += m
+            lens.append(m)
+        if not lens:
+            continue
+        w = np.repeat(np.arange(window, window - len(lens), -1, dtype=np.float64), lens)
+        counts = np.bincount(keys[:o], weights=w, minlength=V * V)
+        if acc is None:
+            acc = counts
+        else:
+            acc += counts
         if progress is not None:
             progress(e)
-    acc = np.zeros((V, V)) if acc is None else acc.reshape(V, V)
-    return Cooccurrence(symmetrize_(acc), float(n_pairs), int(window))
+    if acc is None:
+        return Cooccurrence(np.zeros((V, V)), 0.0, int(window))
+    cross_keys, cross_w = boundary_pairs(ids, starts, V, window)
+    np.subtract.at(acc, cross_keys, cross_w)
+    n_pairs = 2 * (sum(max(n - j, 0) for j in range(1, window + 1)) - len(cross_keys))
+    return Cooccurrence(symmetrize_(acc.reshape(V, V)), float(n_pairs), int(window))
+
+
+def boundary_pairs(ids: np.ndarray, starts: np.ndarray, V: int, window: int):
+    """Keys a·V+b and weights (L+1−j) of the forward pairs (p, p+j), j <= L, that cross an article
+    boundary; only positions within L of a boundary are looked at."""
+    n = len(ids)
+    inner = np.asarray(starts[1:-1], np.int64)
+    inner = inner[(inner > 0) & (inner < n)]
+    keys, weights = [], []
+    for j in range(1, window + 1):
+        # p < b <= p + j for some boundary b: p in [b − j, b − 1]
+        p = (inner[:, None] - np.arange(1, j + 1)[None, :]).ravel()
+        p = np.unique(p[(p >= 0) & (p + j < n)])
+        keys.append(ids[p].astype(np.int64) * V + ids[p + j])
+        weights.append(np.full(len(p), window + 1 - j, np.float64))
+    return np.concatenate(keys), np.concatenate(weights)
 
 
 def symmetrize_(A: np.ndarray, block: int = 256) -> np.ndarray:
