@@ -198,7 +198,9 @@ def held_out(res: dict[str, np.ndarray], n, population: int) -> dict[str, np.nda
     test = (population * res["test_mse"] - n * res["train_mse"]) / (population - n)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(np.isfinite(res["test_mse"]), res["train_mse"] / res["test_mse"], 0.0)
-    return {**res, "test_mse": test, "train_mse": np.where(np.isfinite(test), ratio * test, res["train_mse"])}
+    with np.errstate(invalid="ignore"):
+        train = np.where(np.isfinite(test), ratio * test, res["train_mse"])
+    return {**res, "test_mse": test, "train_mse": train}
 
 
 def min_over_ridge(values: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
