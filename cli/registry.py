@@ -36,7 +36,10 @@ def corpus_overrides(value) -> list[str]:
     names = group_options("word2vec", "corpus")
     if value in names:
         return [f"corpus={value}"]
-    return ["corpus=file", f"corpus.path={Path(str(value)).expanduser().resolve()}"]
+    path = Path(str(value)).expanduser()
+    # an existing file is pinned to its absolute path (runs may start elsewhere); a bad value stays
+    # as typed so the error names what the user wrote
+    return ["corpus=file", f"corpus.path={path.resolve() if path.exists() else value}"]
 
 
 EXPERIMENTS: dict[str, Experiment] = {
