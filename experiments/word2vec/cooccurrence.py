@@ -45,7 +45,6 @@ def count_cooccurrences(ids: np.ndarray, starts: np.ndarray, V: int, window: int
     step = max(chunk_keys // max(window, 1), 1)
     acc = None
     keys = np.empty(step * window, np.int64)
-    weights = None
     for s in range(0, max(n - 1, 0), step):
         e = min(s + step, n - 1)               # centre positions p in [s, e)
         centre = ids[s:e].astype(np.int64) * V

@@ -13,7 +13,6 @@ eigen_features.md, embeddings/<name>.npy (float32) + vocab.txt, figures/.
 """
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from repro.experiments.common.atomic import atomic_write_json, atomic_write_text
 from repro.experiments.common.datadir import cache_dir, cache_key, resolve_data_dir
 from repro.experiments.common.device import resolve_device
-from repro.experiments.common.errors import ConfigError, require, require_choice
+from repro.experiments.common.errors import require, require_choice
 from repro.experiments.common.metrics import MetricsWriter
 
 from . import analogies, corpus as corpus_mod, cooccurrence, eigen, features, similarity, targets
