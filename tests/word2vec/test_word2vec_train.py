@@ -11,14 +11,6 @@ from omegaconf import OmegaConf
 from repro.experiments.word2vec import models, targets, theory, train
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Small tensors: one intra-op thread is faster and immune to a busy shared machine.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def synthetic_stats(V=80, rank=12, zipf=0.3, noise=0.05, seed=0):
     rng = np.random.default_rng(seed)

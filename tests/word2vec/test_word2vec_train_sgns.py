@@ -7,13 +7,6 @@ from omegaconf import OmegaConf
 from repro.experiments.word2vec import models, train
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def test_skipgram_pairs_equal_brute_force():
     rng = np.random.default_rng(0)
