@@ -60,6 +60,13 @@ def _check_options(opts: CommonOptions) -> None:
     require_extra(opts.launcher)
 
 
+def _check_data_dir(cfg) -> None:
+    """A data folder named in the config must exist, whether or not this run reads it."""
+    value = cfg.get("data_dir")
+    if value and not Path(str(value)).expanduser().is_dir():
+        raise ConfigError(f"data_dir={value!r} is not an existing directory; point it at a data folder or drop it")
+
+
 def prepare(exp: Experiment, overrides: list[str]):
     """Compose and validate every combination; returns (grid, [(name, cfg)]). Raises ConfigError."""
     grid = expand(exp.package, overrides)
@@ -68,6 +75,7 @@ def prepare(exp: Experiment, overrides: list[str]):
     for name, combo in grid.runs():
         try:
             cfg = compose_config(exp.package, combo)
+            _check_data_dir(cfg)
             validate(cfg)
         except ConfigError as e:
             where = f" (in run {name})" if grid.is_sweep else ""

@@ -143,6 +143,7 @@ def test_failed_run_is_recorded_and_the_rest_go_on(tmp_path, tiny_rf, monkeypatc
     (["dataset.alpha=0.5"], "dataset.alpha"),
     (["trials=1,0"], "trials"),
     (["--data-dir", "/no/such/folder"], "/no/such/folder"),
+    (["data_dir=/no/such/folder"], "data_dir='/no/such/folder'"),
     (["--launcher", "pbs"], "pbs"),
     (["--jobs", "0"], "--jobs"),
     (["--device", "tpu"], "tpu"),
