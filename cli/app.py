@@ -29,6 +29,14 @@ def _fail(message: str, code: int = 2):
     raise typer.Exit(code)
 
 
+def _or_fail(fn, *args):
+    """fn(*args), with bad input (ConfigError) turned into the one-line error and exit code 2."""
+    try:
+        return fn(*args)
+    except ConfigError as e:
+        _fail(str(e))
+
+
 def _common_parameters() -> list[inspect.Parameter]:
     P = inspect.Parameter
     def opt(name, default, annotation, help, flag=None):
@@ -61,11 +69,7 @@ def _make_command(exp: Experiment):
             if kwargs.get(o.name) is not None:
                 overrides += o.overrides(kwargs[o.name])
         common = CommonOptions(**{k: kwargs[k] for k in CommonOptions.__dataclass_fields__})
-        try:
-            code = launch_experiment(exp, overrides + list(kwargs["overrides"] or []), common)
-        except ConfigError as e:
-            _fail(str(e))
-        raise typer.Exit(code)
+        raise typer.Exit(_or_fail(launch_experiment, exp, overrides + list(kwargs["overrides"] or []), common))
 
     command.__signature__ = inspect.Signature(own + _common_parameters())
     command.__doc__ = f"{exp.summary}\n\nExample:  {exp.example}"
@@ -86,22 +90,15 @@ def show_config(
 
     from .compose import compose_config
 
-    try:
-        exp = lookup(experiment)
-        cfg = compose_config(exp.package, list(overrides or []))
-    except ConfigError as e:
-        _fail(str(e))
+    exp = _or_fail(lookup, experiment)
+    cfg = _or_fail(compose_config, exp.package, list(overrides or []))
     typer.echo(OmegaConf.to_yaml(cfg), nl=False)
 
 
 @app.command("plot")
 def plot(directory: Path = typer.Argument(..., help="a run or sweep directory")):
     """Draw the figures of a run or sweep into its figures/ folder.\n\nExample:  repro plot outputs/rf_sweep/default"""
-    try:
-        paths = inspect_runs.plot(directory)
-    except ConfigError as e:
-        _fail(str(e))
-    for p in paths:
+    for p in _or_fail(inspect_runs.plot, directory):
         typer.echo(str(p))
     typer.echo(str(directory))
 
@@ -109,11 +106,7 @@ def plot(directory: Path = typer.Argument(..., help="a run or sweep directory"))
 @app.command("aggregate")
 def aggregate(directory: Path = typer.Argument(..., help="a sweep directory (or a folder of runs)")):
     """Write one tidy table per sweep: flattened config + summary columns, CSV and Parquet.\n\nExample:  repro aggregate outputs/richness/width=256,1024-1a2b3c4d"""
-    try:
-        paths = inspect_runs.aggregate(directory)
-    except ConfigError as e:
-        _fail(str(e))
-    for p in paths:
+    for p in _or_fail(inspect_runs.aggregate, directory):
         typer.echo(str(p))
 
 
@@ -121,10 +114,7 @@ def aggregate(directory: Path = typer.Argument(..., help="a sweep directory (or 
 def runs(directory: Optional[Path] = typer.Argument(None, help="output root or a sweep (default: the output root)")):
     """List runs with status and wall time.\n\nExample:  repro runs outputs/rf_sweep"""
     root = directory or Path(os.environ.get("REPRO_OUTPUT_DIR", "outputs"))
-    try:
-        typer.echo(inspect_runs.listing(root))
-    except ConfigError as e:
-        _fail(str(e))
+    typer.echo(_or_fail(inspect_runs.listing, root))
 
 
 def main() -> None:
