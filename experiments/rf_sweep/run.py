@@ -10,7 +10,7 @@ import pandas as pd
 import torch
 
 from repro.experiments.common.datadir import resolve_data_dir
-from repro.experiments.common.device import resolve_device
+from repro.experiments.common.device import resolve_device, resolve_dtype
 from repro.experiments.common.errors import require
 from repro.experiments.common.images import DATASETS as IMAGE_DATASETS
 from repro.experiments.common.images import require_available
@@ -32,6 +32,7 @@ HUB_SIZES = {"mnist": (60000, 10000), "fashion_mnist": (60000, 10000), "cifar10"
 
 def validate(cfg) -> None:
     ds = cfg.dataset
+    require(cfg.dtype in ("float64", "float32"), f"dtype={cfg.dtype!r} is invalid; valid choices: float64, float32")
     require(ds.name in DATASETS, f"dataset={ds.name!r} is invalid; valid choices: {', '.join(DATASETS)}")
     require(cfg.features.name in FEATURES, f"features={cfg.features.name!r} is invalid; valid choices: {', '.join(FEATURES)}")
     require(int(cfg.trials) >= 1, f"trials={cfg.trials} is invalid: it must be a positive integer")
@@ -94,7 +95,7 @@ def _split_sizes(path: Path) -> tuple[int, int]:
 
 def run(cfg, run_dir: Path) -> dict:
     device = resolve_device(cfg.device)
-    dtype = torch.float64 if cfg.dtype == "float64" else torch.float32
+    dtype = resolve_dtype(cfg.dtype)
     pts, deltas = grid.points(cfg.grid), grid.ridges(cfg.ridges)
     task = Task(cfg, device, dtype)
     spec = task.spectrum()
