@@ -88,10 +88,11 @@ def _check_vocab_cheaply(cfg, data_dir) -> None:
 # ----------------------------------------------------------------------------------------------
 # statistics and eigenpairs
 
-def cached_eigs(name: str, matrix_fn, d: int, cfg, key_parts: dict, device):
-    """Top-d eigenpairs of matrix_fn(), cached on disk under the statistics' key."""
+def cached_eigs(name: str, matrix_fn, V: int, d: int, cfg, key_parts: dict, device):
+    """Top-d eigenpairs of the V x V matrix_fn(), cached on disk under the statistics' key."""
     # exact and torch are both dense solvers (same pairs up to rounding); krylov depends on tol and seed
-    solver = f"krylov:{float(cfg.eigen.tol):g}:{int(cfg.seed)}" if cfg.eigen.method == "krylov" else "dense"
+    method = eigen.resolve_method(cfg.eigen.method, V, d, _eig_device(device))
+    solver = f"krylov:{float(cfg.eigen.tol):g}:{int(cfg.seed)}" if method == "krylov" else "dense"
     key = cache_key(kind="eig", name=name, d=int(d), solver=solver, **key_parts)
     path = cache_dir("word2vec_eig") / f"{key}.npz"
     if cfg.cache and path.exists():
@@ -99,7 +100,7 @@ def cached_eigs(name: str, matrix_fn, d: int, cfg, key_parts: dict, device):
             return z["w"], z["v"], 0.0
     M = matrix_fn()
     t = time.perf_counter()
-    w, v = eigen.top_eigenpairs(M, d, cfg.eigen.method, float(cfg.eigen.tol), device=_eig_device(device),
+    w, v = eigen.top_eigenpairs(M, d, method, float(cfg.eigen.tol), device=_eig_device(device),
                                 seed=int(cfg.seed), log=log)
     seconds = time.perf_counter() - t
     log(f"top-{d} eigenpairs of {name} ({M.shape[0]}x{M.shape[0]}) in {seconds:.1f} s")
@@ -255,7 +256,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
     M = targets.m_star(Pij, Pi, k_neg)
     frob_sq = float(np.einsum("ij,ij->", M, M))
     n_eig = min(V, d + int(cfg.eigen.extra or 0))
-    w, v, timings["eig_mstar_s"] = cached_eigs("mstar", lambda: M, n_eig, cfg, dict(stats_key, k_neg=k_neg), device)
+    w, v, timings["eig_mstar_s"] = cached_eigs("mstar", lambda: M, V, n_eig, cfg, dict(stats_key, k_neg=k_neg), device)
     del M
     np.save(run_dir / "eigvals.npy", w)
     vocab = {word: i for i, word in enumerate(corpus.words)}
@@ -270,7 +271,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
     for name in ("ppmi", "pmi"):
         if name in wanted:
             fn = (lambda: targets.ppmi(Pij, Pi)) if name == "ppmi" else (lambda: targets.pmi(Pij, Pi, float(cfg.pmi_zero)))
-            wb, vb, timings[f"eig_{name}_s"] = cached_eigs(name, fn, d, cfg, dict(stats_key, pmi_zero=float(cfg.pmi_zero)), device)
+            wb, vb, timings[f"eig_{name}_s"] = cached_eigs(name, fn, V, d, cfg, dict(stats_key, pmi_zero=float(cfg.pmi_zero)), device)
             embeddings[name] = eigen.embedding_from_eigs(wb, vb, d)
             if name == "ppmi":
                 ppmi_vecs = vb

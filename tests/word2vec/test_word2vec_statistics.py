@@ -114,3 +114,25 @@ def test_closed_form_is_best_rank_d_psd_approximation():
         Wp = W + 1e-3 * rng.standard_normal(W.shape)
         assert np.linalg.norm(Wp @ Wp.T - M) > best
     np.testing.assert_allclose(best**2, np.sum(lam[10:] ** 2), rtol=1e-10)   # Eckart–Young
+
+
+def test_block_lanczos_float32_phase_then_float64_reaches_tol():
+    """The float32 cycles stop near float32's floor; float64 cycles must still reach a tol far below it."""
+    rng = np.random.default_rng(11)
+    M, lam = spread_matrix(rng, 600)
+    d = 20
+    logs = []
+    w, v = eigen.block_lanczos(M, d, tol=1e-10, log=logs.append)
+    assert any("(float32)" in m for m in logs) and any("float64 Rayleigh-Ritz" in m for m in logs)
+    np.testing.assert_allclose(w, lam[:d], rtol=1e-12)
+    resid = np.linalg.norm(M @ v - v * w, axis=0) / np.abs(w)
+    assert resid.max() < 1e-10
+    w64, _ = eigen.block_lanczos(M, d, tol=1e-10, mixed=False)
+    np.testing.assert_allclose(w64, w, rtol=1e-12)
+
+
+def test_auto_method_picks_krylov_only_for_large_matrices():
+    assert eigen.resolve_method("auto", 10_000, 200) == "krylov"
+    assert eigen.resolve_method("auto", 400, 12) == "exact"
+    assert eigen.resolve_method("auto", 10_000, 2000) == "exact"
+    assert eigen.resolve_method("exact", 10_000, 200) == "exact"
