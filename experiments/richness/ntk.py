@@ -15,8 +15,16 @@ from torch.func import functional_call, jacrev, vmap
 from .model import SQRT2, MLP, ScaledNet, mlp_forward
 
 
-def gram_ntk(layers, lams, x: torch.Tensor, x2: torch.Tensor | None = None, gain: float = SQRT2) -> torch.Tensor:
-    """NTK of a dense net from effective layers [(V_l, c_l)] (leading trial dims allowed)."""
+def gram_ntk(layers, lams, x: torch.Tensor, x2: torch.Tensor | None = None, gain: float = SQRT2,
+             masks: list[torch.Tensor] | None = None) -> torch.Tensor:
+    """NTK of a dense net from effective layers [(V_l, c_l)] (leading trial dims allowed).
+
+    masks: ReLU activation patterns [z_l > 0] to use in the backward signal instead of the current ones
+    (x2 must be None). With the patterns of the initial network this gives the kernel's change from the
+    weights alone, without the units whose pre-activation changed sign (used to split the NTK change).
+    """
+    if masks is not None and x2 is not None:
+        raise ValueError("masks apply to the x-x kernel only (x2 must be None)")
     _, zs1, acts1 = mlp_forward(layers, x, gain)
     zs2, acts2 = (zs1, acts1) if x2 is None else mlp_forward(layers, x2, gain)[1:]
     k = zs1[-1].shape[-1]
@@ -33,16 +41,17 @@ def gram_ntk(layers, lams, x: torch.Tensor, x2: torch.Tensor | None = None, gain
         theta = term if theta is None else theta + term
         if l > 0:
             V = layers[l][0]
-            d1 = _backprop(d1, V, zs1[l - 1], gain)
-            d2 = d1 if x2 is None else _backprop(d2, V, zs2[l - 1], gain)
+            d1 = _backprop(d1, V, zs1[l - 1] > 0 if masks is None else masks[l - 1], gain)
+            d2 = d1 if x2 is None else _backprop(d2, V, zs2[l - 1] > 0, gain)
     return theta
 
 
-def _backprop(d: torch.Tensor, V: torch.Tensor, z: torch.Tensor, gain: float) -> torch.Tensor:
-    """delta_{l-1} = phi'(z_{l-1}) * (V_l^T delta_l), with (P, k) folded into one matmul dimension."""
+def _backprop(d: torch.Tensor, V: torch.Tensor, active: torch.Tensor, gain: float) -> torch.Tensor:
+    """delta_{l-1} = phi'(z_{l-1}) * (V_l^T delta_l), phi' = gain * [z_{l-1} > 0] given as the bool `active`;
+    (P, k) folded into one matmul dimension."""
     *lead, p, k, n = d.shape
     d = (d.reshape(*lead, p * k, n) @ V).reshape(*lead, p, k, V.shape[-1])
-    return d * (gain * (z > 0).to(d.dtype)).unsqueeze(-2)
+    return d * (gain * active.to(d.dtype)).unsqueeze(-2)
 
 
 def param_etas(model: ScaledNet) -> dict[str, float]:

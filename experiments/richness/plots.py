@@ -73,11 +73,14 @@ def _e2(run_dir, res):
         pred = float(r) - 0.5
         ax[0, 0].loglog(widths, e2[0] * (widths / widths[0]) ** pred, "--", color=line[0].get_color(), lw=1)
         ntk = np.array(d["means"].get("ntk_change", [np.nan] * len(widths)))
-        ax[0, 1].loglog(widths, ntk, "o-", label=f"r={float(r):g}")
+        fit = d["fits"].get("ntk_change", {}).get("slope", np.nan)
+        line = ax[0, 1].loglog(widths, ntk, "o-", label=f"r={float(r):g}: after GD, fit {fit:+.2f}")
+        one = np.array(d["means"].get("ntk_change_one_step", [np.nan] * len(widths)))
+        ax[0, 1].loglog(widths, one, "x:", color=line[0].get_color(), label=f"r={float(r):g}: one step")
     ax[0, 0].set(xlabel="width n", ylabel="||h2' - h2|| / ||h2||", title="E2: one-step update (dashed: n^(r-1/2))")
     ax[0, 0].legend(fontsize=7)
-    ax[0, 1].set(xlabel="width n", ylabel="||Th_1 - Th_0|| / ||Th_0||", title="NTK change after one step")
-    ax[0, 1].legend(fontsize=7)
+    ax[0, 1].set(xlabel="width n", ylabel="||Th_t - Th_0|| / ||Th_0||", title="NTK change (deviation, README)")
+    ax[0, 1].legend(fontsize=6, loc="lower left")
     for a in ax[0]:
         _width_ticks(a, widths)
     return [save(fig, run_dir, "e2_update_vs_width")]

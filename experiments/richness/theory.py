@@ -19,17 +19,45 @@ EXPONENTS = {
     "dW_readin_fro": (lambda r: r - 0.5, "[D] read-in relative change (Frobenius)"),
     "dW_readout_op": (lambda r: r - 0.5, "[D] read-out relative change (spectral)"),
     "dW_readout_fro": (lambda r: r - 0.5, "[D] read-out relative change (Frobenius)"),
-    "ntk_change": (lambda r: r - 0.5, "[D] relative NTK change after one step"),
 }
 
 
 # Reported beside the table but not checked: the read-in's spectral ratio reaches r - 1/2 only once
 # n >> d (||W_1||_op ~ s_1 (sqrt(n) + sqrt(d)) with d = 784 for MNIST); measured +0.25 off at n = 256..2048.
-EXTRA = {"dW_readin_op": (lambda r: r - 0.5, "[D] read-in spectral ratio; asymptotic only for n >> d")}
+EXTRA = {
+    "dW_readin_op": (lambda r: r - 0.5, "[D] read-in spectral ratio; asymptotic only for n >> d"),
+    "ntk_change_one_step": (lambda r: r - 0.5, "spec row's exponent shown for comparison; after ONE small step the "
+                            "change is linear in lr and its leading terms are random-sign sums that cancel, so it "
+                            "under-measures the O(1)-time change (measured about r/2 - 3/4, see README)"),
+    "ntk_change_weights": (lambda r: 2 * r - 1, "[D, ours] NTK change with ReLU patterns frozen at init: the "
+                           "first-order term ~ alpha/n cancels in sign, the second-order (alpha/sqrt n)^2 = n^(2r-1) stays"),
+    "ntk_change_flips": (lambda r: r / 2 - 0.75 if r < 0.5 else 0.0,
+                         "[D, ours] NTK change from units whose pre-activation changed sign: for r < 1/2 a fraction "
+                         "~ alpha/sqrt n of units flips, random-sign sum ~ sqrt(alpha/sqrt n / n) = n^(r/2-3/4); at "
+                         "r = 1/2 an O(1) fraction flips and the part is O(1)"),
+}
+
+# Rows of spec section 9 that the measurement contradicts: reported with the measured slope beside the
+# prediction and the reason, never counted as passed checks and never given a wider tolerance.
+# quantity -> (spec's exponent, spec tag, our derived exponent, reason).
+DEVIATIONS = {
+    "ntk_change": (
+        lambda r: r - 0.5,
+        "[D]; at r = 0 the classical n^-1/2 [U for other r]: relative NTK change after O(1) steps",
+        lambda r: max(2 * r - 1, r / 2 - 0.75),
+        "measured after an O(1) training time (full-batch GD on the probe batch, ntk_steps steps at ntk_lr_frac of "
+        "the stable lr): the change is second order in the feature change, not first. Split by freezing the ReLU "
+        "patterns of init: the weight part scales as (alpha/sqrt n)^2 = n^(2r-1) (first-order terms are random-sign "
+        "sums, ~alpha/n) and the pattern-flip part as n^(r/2-3/4) (a fraction alpha/sqrt n of units flips, with "
+        "random signs). So r - 1/2 holds only at r = 1/2; at r = 0 the sqrt2-ReLU MLP gives about n^-3/4, at r = 1/4 "
+        "about n^-1/2. Our derived exponent max(2r-1, r/2-3/4) [D, ours] is shown beside, not checked.",
+    ),
+}
 
 
 def predicted_exponent(quantity: str, r: float) -> float:
-    return float({**EXPONENTS, **EXTRA}[quantity][0](r))
+    table = {**EXPONENTS, **EXTRA, **{q: v[:2] for q, v in DEVIATIONS.items()}}
+    return float(table[quantity][0](r))
 
 
 def fit_slope(widths, values, n_boot: int = 200, seed: int = 0) -> dict:

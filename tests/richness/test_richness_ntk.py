@@ -52,3 +52,20 @@ def test_ntk_matrix_is_symmetric_psd():
     th = as_matrix(model_ntk(m, torch.randn(7, 5, dtype=torch.float64)))
     assert torch.allclose(th, th.T, atol=1e-12)
     assert torch.linalg.eigvalsh(th).min() > -1e-10
+
+
+def test_gram_ntk_with_frozen_patterns():
+    """masks = the current patterns reproduce the kernel; the patterns of another network change it."""
+    g = torch.Generator().manual_seed(5)
+    a = StackedMLP(4, 40, 3, 2, 1, 0.5, 1.0, "mup", generator=g, dtype=torch.float64)
+    b = StackedMLP(4, 40, 3, 2, 1, 0.5, 1.0, "mup", generator=g, dtype=torch.float64)
+    x = torch.randn(6, 4, generator=g, dtype=torch.float64)
+    lams = [s.lam for s in a.scales]
+    with torch.no_grad():
+        own = [z > 0 for z in a.forward(x)[1][:-1]]
+        other = [z > 0 for z in b.forward(x)[1][:-1]]
+        th = gram_ntk(a.effective_layers(), lams, x)
+        assert rel(gram_ntk(a.effective_layers(), lams, x, masks=own), th) < 1e-15
+        assert rel(gram_ntk(a.effective_layers(), lams, x, masks=other), th) > 1e-2
+    with pytest.raises(ValueError):
+        gram_ntk(a.effective_layers(), lams, x, x, masks=own)

@@ -77,3 +77,11 @@ def test_diverging_run_fails_naming_step_lr_and_richness(tmp_path):
     assert execute("richness", d) == "failed"
     err = json.loads((d / "run.json").read_text())["error"]
     assert "diverged at step" in err and "lr=1000000.0" in err and "r=0.5" in err
+
+
+@pytest.mark.parametrize("override,key", [("e2.ntk_lr_frac=1.5", "e2.ntk_lr_frac"), ("e2.ntk_steps=-1", "e2.ntk_steps"),
+                                          ("e2.ntk_steps=2.5", "e2.ntk_steps")])
+def test_validate_e2_ntk_training_keys(override, key):
+    with pytest.raises(ConfigError) as e:
+        validate(cfg_of("preset=quick", "experiment=e2", override))
+    assert str(e.value).startswith(key + "=")
