@@ -151,6 +151,10 @@ def _lazy(run_dir, res):
     fig, ax = subplots(1, 2, size=(4.4, 3.5))
     ax[0, 0].loglog(x, [p["D_test"] for p in pts], "o-", label="D test")
     ax[0, 0].loglog(x, [p["D_train"] for p in pts], "s-", label="D train")
+    if "D_test_kink_free" in pts[0]:
+        ax[0, 0].loglog(x, [p["D_test_kink_free"] for p in pts], "^--", label="D test, kink-free (patterns of init)")
+        ax[0, 0].loglog(x, [pts[0]["D_test_kink_free"] * xi / x[0] for xi in x], ":", color="gray", lw=1,
+                        label="~ richness^1")
     ax[0, 0].axhline(res["tolerance"], ls=":", color="k")
     ax[0, 0].set(xlabel="richness alpha/sqrt(n)", ylabel="||f_net - f_lin|| / ||f_lin - f0||", title="lazy limit")
     ax[0, 0].legend()

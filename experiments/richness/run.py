@@ -117,6 +117,9 @@ def validate(cfg: DictConfig) -> None:
     for key in ("trials", "seeds", "table_batch", "n_lrs"):
         if block(cfg, key) is not None:
             _finite(block(cfg, key), f"{cfg.experiment}.{key}", positive=True, integer=True)
+    for key in ("fit_max_richness", "exponent_tolerance"):
+        if block(cfg, key) is not None:
+            _finite(block(cfg, key), f"{cfg.experiment}.{key}", positive=True)
     if block(cfg, "ntk_steps") is not None:
         _finite(block(cfg, "ntk_steps"), f"{cfg.experiment}.ntk_steps", integer=True, minimum=0)
     if block(cfg, "ntk_lr_frac") is not None:
@@ -390,7 +393,9 @@ def run_lazy(cfg, run_dir, device, dtype, writer) -> dict:
     s = setting(cfg)
     data = data_for(cfg, "mlp")
     res = lazy_check(s, data, [float(g) for g in block(cfg, "gamma0_values")], device,
-                     float(block(cfg, "tolerance", 0.05)), log=lambda row: writer.log(**row))
+                     float(block(cfg, "tolerance", 0.05)), log=lambda row: writer.log(**row),
+                     fit_max_richness=float(block(cfg, "fit_max_richness", 0.01)),
+                     exponent_tolerance=float(block(cfg, "exponent_tolerance", 0.1)))
     atomic_write_json(run_dir / RESULTS_FILE, {"kind": "lazy", **res})
     return res
 
