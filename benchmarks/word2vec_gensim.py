@@ -69,7 +69,7 @@ def run_ours(c, args, tied: bool):
     cfg = OmegaConf.create(dict(d=args.dim, window=args.window, negatives=args.negatives, subsample=args.sample,
                                 epochs=args.epochs, tied=tied, init="w2v", batch_size=args.batch,
                                 lr=0.025, min_lr_ratio=0.0001 / 0.025, seed=args.seed, log_every=10**9,
-                                compile=not args.no_compile, workers=args.ours_workers))
+                                compile=not args.no_compile, workers=args.ours_workers, kernel=args.kernel))
     stats = {}
     W = train.train_sgns(c.ids, c.counts, cfg, args.device, None, article_starts=c.starts, stats=stats)
     return W, stats["words_per_sec"], stats["seconds"]
@@ -77,7 +77,7 @@ def run_ours(c, args, tied: bool):
 
 def warm_compile(c, args) -> float:
     """Compile the minibatch step once (inductor caches it on disk for later runs)."""
-    if args.no_compile:
+    if args.no_compile or train.sgns_kernel_choice(args.kernel, args.device, torch.float32) == "native":
         return 0.0
     cfg = OmegaConf.create(dict(d=args.dim, window=args.window, negatives=args.negatives, subsample=args.sample,
                                 batch_size=args.batch, steps=2, seed=args.seed, compile=True))
@@ -98,7 +98,9 @@ def main():
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--workers", type=int, default=2, help="gensim worker threads")
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads for ours")
-    p.add_argument("--ours-workers", type=int, default=1, help="our Hogwild processes (train.workers)")
+    p.add_argument("--ours-workers", type=int, default=2,
+                   help="train.workers: threads of the native kernel, or Hogwild processes of the torch one")
+    p.add_argument("--kernel", default="auto", choices=["auto", "native", "torch"], help="train.kernel for ours")
     p.add_argument("--batch", type=int, default=1024, help="our SGNS minibatch (pairs)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=int, default=0)
@@ -136,7 +138,7 @@ def main():
         accs[name] = acc
         print(f"{name:28s} {wps:10,.0f} {sec:8.1f} {100 * acc:16.2f}% {100 * acc_std:12.2f}%")
     print(f"speed ratio ours(untied)/gensim: {wps_o / wps_g:.2f}x  (gensim workers={args.workers}, "
-          f"ours: {args.ours_workers} process(es) x {args.threads} torch thread(s))")
+          f"ours: kernel {train.sgns_kernel_choice(args.kernel, args.device, torch.float32)}, workers={args.ours_workers})")
     diff = 100 * (accs["ours SGNS (untied)"] - accs["gensim Word2Vec (untied)"])
     print(f"analogy accuracy ours(untied) − gensim: {diff:+.2f} points (target: within ±3)")
 

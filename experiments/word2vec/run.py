@@ -59,6 +59,12 @@ def validate(cfg: DictConfig) -> None:
     for b in cfg.baselines or []:
         require_choice(b, "baselines", BASELINES)
     require_choice(cfg.train.reweight, "train.reweight", targets.REWEIGHTINGS)
+    from .train import KERNELS
+
+    require_choice(cfg.train.get("kernel", "auto"), "train.kernel", KERNELS)
+    if cfg.train.method == "sgns" and cfg.train.get("kernel") == "native":
+        require(cfg.train.dtype in (None, "float32"),
+                f"train.dtype={cfg.train.dtype!r} is invalid for train.kernel=native; valid choices: float32")
     if cfg.train.method == "qwem_gd":
         require(cfg.train.reweight == "omniscient",
                 f"train.reweight={cfg.train.reweight!r} is invalid for train.method=qwem_gd; valid choices: omniscient")
@@ -192,7 +198,7 @@ def train_model(method, Pij, Pi, corpus, tcfg, device, callback):
         return train.train_qwem_gd(Pij, Pi, tcfg, device, callback)
     stats: dict = {}
     W = train.train_sgns(corpus.ids, corpus.counts, tcfg, device, callback, article_starts=corpus.starts, stats=stats)
-    log(f"sgns: {stats.get('words_per_sec', 0):.3g} words/s")
+    log(f"sgns ({stats.get('kernel', 'torch')} kernel): {stats.get('words_per_sec', 0):.3g} words/s")
     return W
 
 

@@ -43,8 +43,14 @@ Keys read from the `train` config node (all optional, defaults in brackets):
     epochs       SGNS: passes over the token stream [1]
     min_lr_ratio SGNS: final lr / lr of the linear decay (word2vec: 0.0001/0.025) [0.004]
     dtype        float64 | float32 [QWEM: float64 (spec §5.6); SGNS: float32]
-    workers      SGNS on CPU: processes training chunks Hogwild-style on shared tables, like
-                 word2vec's threads (steps then counts the main process's minibatches) [1]
+    kernel       SGNS: native | torch | auto [auto]. native is word2vec's own algorithm in C
+                 (sgns_kernel.c: per-pair SGD in corpus order, `workers` Hogwild threads, CPU
+                 float32; a step is batch_size pairs, callbacks and the steps cap at chunk ends);
+                 torch is the minibatched kernel below (any device); auto = native when it builds
+                 and the run is on CPU in float32, else torch
+    workers      SGNS on CPU: Hogwild threads of the native kernel [torch.get_num_threads()], or
+                 processes training chunks of the torch kernel on shared tables (steps then
+                 counts the main process's minibatches) [1]
     compile      QWEM SGD and SGNS: torch.compile the fused update step: true | false | auto (only
                  when a run has > 3e7 pairs, to repay the one-off compile) [auto]
     seed         RNG seed [null: torch.initial_seed(), i.e. the run's seed_everything]
@@ -58,7 +64,7 @@ import time
 import numpy as np
 import torch
 
-from . import models, targets, theory
+from . import models, sgns_native, targets, theory
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
@@ -515,6 +521,69 @@ def _sgns_helper(rank, workers, W, C, tokens, doc, keep_p, counts, params, share
                 shared.value += len(t_chunk)
 
 
+KERNELS = ("auto", "native", "torch")
+
+
+def sgns_kernel_choice(kind: str, device, dtype) -> str:
+    """native (word2vec's per-pair C loop, CPU float32) when asked or, for auto, when it builds here."""
+    kind = str(kind)
+    if kind not in KERNELS:
+        raise ValueError(f"train.kernel={kind!r}; valid: {', '.join(KERNELS)}")
+    if kind == "torch":
+        return "torch"
+    fits = torch.device(device).type == "cpu" and dtype == torch.float32
+    if kind == "native":
+        if not fits:
+            raise ValueError(f"train.kernel=native runs on the CPU in float32 (got device {device}, dtype {dtype})")
+        if sgns_native.load() is None:
+            raise RuntimeError(f"train.kernel=native: the C kernel could not be built: {sgns_native.last_error}")
+        return "native"
+    return "native" if fits and sgns_native.load() is not None else "torch"
+
+
+def _train_sgns_native(tokens, doc, keep_p, noise, W, C, p, callback, wants, info, stats):
+    """word2vec's algorithm through sgns_kernel.c: the stream in chunks (one slice per thread, Hogwild),
+    lr decaying linearly with words done; between chunks, callbacks at every log_every "steps", where
+    a step is batch_size pairs (so step counts and caps mean the same as for the torch kernel, checked
+    at chunk ends)."""
+    Wn, Cn = W.numpy(), C.numpy()
+    tok32, doc32 = tokens.astype(np.int32), doc.astype(np.int32)
+    keep32 = np.asarray(keep_p, np.float32)
+    prob, alias = noise.prob.cpu().numpy().astype(np.float64), noise.alias.cpu().numpy().astype(np.int64)
+    n = len(tok32)
+    chunk = int(np.clip(math.ceil(n / 16), 4096, 1 << 20))
+    total_words = n * p["epochs"]
+    words, pairs, step, loss_sum, loss_pairs, gi = 0, 0, 0, 0.0, 0, 0
+    start = time.perf_counter()
+    for _ in range(p["epochs"]):
+        for a in range(0, n, chunk):
+            b = min(n, a + chunk)
+            lr_a = max(p["min_lr"], p["lr0"] * (1.0 - words / total_words))
+            lr_b = max(p["min_lr"], p["lr0"] * (1.0 - (words + b - a) / total_words))
+            got, loss = sgns_native.train_stream(Wn, Cn, tok32[a:b], doc32[a:b], keep32, prob, alias, p["k"],
+                                                 p["L"], lr_a, lr_b, p["threads"], p["seed"] * 1_000_003 + gi)
+            gi += 1
+            words, pairs, loss_sum, loss_pairs = words + b - a, pairs + got, loss_sum + loss, loss_pairs + got
+            prev, step = step, pairs // p["B"]
+            capped = p["max_steps"] is not None and step >= int(p["max_steps"])
+            if step // p["log_every"] > prev // p["log_every"] or capped:
+                info = dict(info, loss=loss_sum / max(loss_pairs, 1), lr=lr_b, words=words)
+                _notify(callback, wants, step, W, info)
+                loss_sum, loss_pairs = 0.0, 0
+            if capped:
+                break
+        else:
+            continue
+        break
+    seconds = time.perf_counter() - start
+    if loss_pairs:
+        _notify(callback, wants, step, W, dict(info, loss=loss_sum / loss_pairs, words=words))
+    if stats is not None:
+        stats.update(words=words, pairs=pairs, seconds=seconds, steps=step, kernel="native",
+                     words_per_sec=words / max(seconds, 1e-9))
+
+
+
 def train_sgns(ids, counts, cfg_train, device="cpu", callback=None, article_starts=None, stats=None):
     """word2vec skip-gram with negative sampling (Mikolov et al. 2013) in PyTorch, minibatched.
 
@@ -565,6 +634,11 @@ def train_sgns(ids, counts, cfg_train, device="cpu", callback=None, article_star
     wants = _wants_info(callback)
     info = dict(loss=float("nan"), lr=lr0, steps=max_steps, words=0)
     _notify(callback, wants, 0, W, info)
+    if sgns_kernel_choice(_get(cfg_train, "kernel", "auto"), device, dtype) == "native":
+        params = dict(k=k_neg, L=L, B=B, epochs=epochs, lr0=lr0, min_lr=min_lr, log_every=log_every,
+                      max_steps=max_steps, threads=int(_get(cfg_train, "workers", torch.get_num_threads())), seed=int(gen.initial_seed()))
+        _train_sgns_native(tokens, doc, keep_p, noise, W, C, params, callback, wants, info, stats)
+        return W.detach().to("cpu", torch.float64).numpy()
     chunk = 1 << 21
     labels = torch.zeros(B, 1 + k_neg, dtype=dtype, device=device)
     labels[:, 0] = 1.0
@@ -575,7 +649,7 @@ def train_sgns(ids, counts, cfg_train, device="cpu", callback=None, article_star
     loss_sum = torch.zeros((), dtype=dtype, device=device)
     start = time.perf_counter()
     done = False
-    workers = int(_get(cfg_train, "workers", 1)) if device.type == "cpu" else 1
+    workers = int(_get(cfg_train, "workers", 1)) if device.type == "cpu" else 1   # torch kernel: processes
     shared, helpers = None, []
     if workers > 1:
         chunk = min(chunk, max(50_000, math.ceil(len(tokens) / (4 * workers))))
@@ -631,6 +705,6 @@ def train_sgns(ids, counts, cfg_train, device="cpu", callback=None, article_star
         info = dict(info, loss=float(loss_sum) / loss_n if loss_n else float("nan"), words=words_done)
         _notify(callback, wants, step, W, info)
     if stats is not None:
-        stats.update(words=words_done, pairs=n_pairs, seconds=seconds, steps=step,
+        stats.update(words=words_done, pairs=n_pairs, seconds=seconds, steps=step, kernel="torch",
                      words_per_sec=words_done / max(seconds, 1e-9))
     return W.detach().to("cpu", torch.float64).numpy()

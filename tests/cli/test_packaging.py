@@ -22,5 +22,6 @@ def test_wheel_ships_configs_under_one_namespace(tmp_path):
     shipped = {n.removeprefix("repro/configs/") for n in names if n.startswith("repro/configs/") and n.endswith(".yaml")}
     source = {str(p.relative_to(ROOT / "configs")) for p in (ROOT / "configs").rglob("*.yaml")}
     assert source and shipped == source
+    assert "repro/experiments/word2vec/sgns_kernel.c" in names   # the native SGNS kernel compiles from it
     for package in ("cli", "experiments/common", "experiments/rf_sweep", "experiments/richness", "experiments/word2vec"):
         assert f"repro/{package}/__init__.py" in names
