@@ -23,7 +23,7 @@ class Progress:
     def __init__(self, total: int | None, desc: str = "", unit: str = "it", every: float = 10.0, stream=None):
         self.total, self.desc, self.unit, self.every = total, desc, unit, every
         self.stream = stream or sys.stderr
-        self.count = 0
+        self.count = self._shown = 0
         self.start = self._last = time.monotonic()
         self._bar = None
         if getattr(self.stream, "isatty", lambda: False)():
@@ -40,9 +40,12 @@ class Progress:
             return
         now = time.monotonic()
         if now - self._last >= self.every or (self.total is not None and self.count >= self.total):
-            self._last = now
-            self.stream.write(self.line(now, postfix) + "\n")
-            self.stream.flush()
+            self._write(now, postfix)
+
+    def _write(self, now: float, postfix: dict) -> None:
+        self._last, self._shown = now, self.count
+        self.stream.write(self.line(now, postfix) + "\n")
+        self.stream.flush()
 
     def line(self, now: float, postfix: dict | None = None) -> str:
         elapsed = max(now - self.start, 1e-9)
@@ -55,8 +58,11 @@ class Progress:
         return f"[{self.desc}] {done} {self.unit} {rate:.3g} {self.unit}/s elapsed {_fmt_seconds(elapsed)}{eta}{extra}"
 
     def close(self) -> None:
+        """Closes the bar; in a log, prints the final count unless the last line already showed it."""
         if self._bar is not None:
             self._bar.close()
+        elif self.count != self._shown:
+            self._write(time.monotonic(), {})
 
     def __enter__(self) -> "Progress":
         return self

@@ -25,6 +25,7 @@ from repro.experiments.common.datadir import cache_dir, cache_key, resolve_data_
 from repro.experiments.common.device import resolve_device
 from repro.experiments.common.errors import require, require_choice
 from repro.experiments.common.metrics import MetricsWriter
+from repro.experiments.common.progress import Progress
 
 from . import analogies, corpus as corpus_mod, cooccurrence, eigen, features, similarity, targets
 
@@ -135,7 +136,8 @@ class TrainingLogger:
     """The trainers' callback: measured singular values, loss and analogy accuracy, next to the
     theory's singular values, loss, effective rank r(t) and accuracy acc(W_{r(t)}) (QWEM only)."""
 
-    def __init__(self, writer, eigvals, k_neg, frob_sq, questions, rank_acc, cfg, theory_on: bool):
+    def __init__(self, writer, eigvals, k_neg, frob_sq, questions, rank_acc, cfg, theory_on: bool,
+                 sgns_words: int | None = None):
         from . import theory
 
         self.theory, self.writer, self.q, self.rank_acc = theory, writer, questions, rank_acc
@@ -149,6 +151,19 @@ class TrainingLogger:
         self.n_sv = int(min(cfg.eval.sv_logged, d))
         self.last_W = None
         self.times, self.sq_sv = [], []
+        self.progress, self.done, self.sgns_words = None, 0, sgns_words
+
+    def _progress(self, step: int, info: dict, row: dict) -> None:
+        """A bar on a terminal, else a line every 10 s with rate and ETA: steps for QWEM, corpus
+        words for SGNS (its step count is open-ended)."""
+        sgns = self.cfg.train.method == "sgns"
+        if self.progress is None:
+            total = self.sgns_words if sgns else info.get("steps")
+            self.progress = Progress(total, f"train {self.cfg.train.method}", "word" if sgns else "step")
+        now = int(info.get("words") or 0) if sgns else int(step)
+        shown = {k: row[k] for k in ("loss", "analogy") if row.get(k) is not None}
+        self.progress.update(max(0, now - self.done), **shown)
+        self.done = max(self.done, now)
 
     def __call__(self, step, W, info=None):
         info = info or {}
@@ -170,6 +185,7 @@ class TrainingLogger:
         if due:
             row["analogy"] = analogies.accuracy(W, self.q)
         self.writer.log(**row)
+        self._progress(step, info, row)
         self.calls += 1
         self.last_W = W
 
@@ -286,11 +302,14 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
     summary: dict = {}
     writer = MetricsWriter(run_dir)
     if method in TRAINED:
-        logger = TrainingLogger(writer, w, k_neg, frob_sq, google, rank_acc, cfg, theory_on=method != "sgns")
+        logger = TrainingLogger(writer, w, k_neg, frob_sq, google, rank_acc, cfg, theory_on=method != "sgns",
+                                sgns_words=len(corpus.ids) * int(cfg.train.epochs))
         t = time.perf_counter()
         tcfg = train_config(cfg, frob_sq)
         summary["train_lr"] = float(tcfg.lr) if tcfg.lr is not None else None
         W = train_model(method, Pij, Pi, corpus, tcfg, device, logger)
+        if logger.progress is not None:
+            logger.progress.close()
         timings["train_s"] = time.perf_counter() - t
         embeddings["trained"] = W
         summary.update(trained_vs_theory(W, v[:, :d], w[:d], logger))
