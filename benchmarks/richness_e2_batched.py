@@ -1,10 +1,14 @@
 """E2's many re-initialisations: stacked weights (one batched matmul per layer) vs a Python loop over seeds.
 
-    .venv/bin/python benchmarks/richness_e2_batched.py [--width 1024] [--trials 32] [--batch 512]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/richness_e2_batched.py [--width 1024] [--trials 32] [--batch 512] [--repeat 3]
 
 Both compute, per trial, a fresh init, one SGD step on a random batch and ||h2' - h2|| / ||h2|| (the
 author's E2 quantity) for the muP MLP on a synthetic 784-dimensional input. Peer: the plain PyTorch way,
 a loop over seeds of fresh float32 tensors + autograd + torch.optim.SGD. Prints both times, the ratio and both trial means.
+
+Also prints the floor per trial: the GEMM flops one step needs (forward, weight gradients, backward products
+below the read-in, second forward) at this machine's measured float32 GEMM rate, plus drawing the init.
+Run with OMP_NUM_THREADS=1 for single-thread numbers (torch picks up the thread count).
 """
 from __future__ import annotations
 
@@ -53,26 +57,56 @@ def looped(x, y, width, trials, batch, gen):
     return torch.tensor(out)
 
 
+def floor_per_trial(d: int, width: int, k: int, batch: int) -> dict:
+    """GEMM flops of one trial and their time at the measured GEMM rate, plus the init draw."""
+    dims = [d, width, width, k]
+    fwd = sum(2 * batch * dims[i] * dims[i + 1] for i in range(3))
+    back = sum(2 * batch * dims[i] * dims[i + 1] for i in range(1, 3))  # dL/da below layers 2 and 3
+    flops = 2 * fwd + fwd + back  # two forwards, weight gradients (same shapes as the forward), backward products
+    a, w = torch.randn(batch, width), torch.randn(width, width)
+    a @ w.T
+    t = time.perf_counter()
+    for _ in range(5):
+        a @ w.T
+    rate = 5 * 2 * batch * width * width / (time.perf_counter() - t)
+    n_init = sum(dims[i] * dims[i + 1] + dims[i + 1] for i in range(3))
+    torch.randn(n_init)
+    t = time.perf_counter()
+    for _ in range(5):
+        torch.randn(n_init)
+    t_init = (time.perf_counter() - t) / 5
+    return {"gflop": flops / 1e9, "gemm_gflops": rate / 1e9, "gemm_s": flops / rate, "init_s": t_init,
+            "floor_s": flops / rate + t_init}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--width", type=int, default=1024)
     ap.add_argument("--trials", type=int, default=32)
     ap.add_argument("--batch", type=int, default=512)
+    ap.add_argument("--repeat", type=int, default=3, help="best of this many timings of each (shared machines)")
     a = ap.parse_args()
     g = torch.Generator().manual_seed(0)
     x = torch.rand(5000, 784, generator=g)
     y = torch.nn.functional.one_hot(torch.randint(0, 10, (5000,), generator=g), 10).float()
-    print(f"width {a.width}, {a.trials} trials, batch {a.batch}, threads {torch.get_num_threads()}")
+    print(f"width {a.width}, {a.trials} trials, batch {a.batch}, threads {torch.get_num_threads()}, "
+          f"{trial_chunk(a.width, a.trials)} trials stacked per chunk, best of {a.repeat}")
     batched(x, y, a.width, 2, a.batch, torch.Generator().manual_seed(1))  # warm-up
-    t = time.perf_counter()
-    b = batched(x, y, a.width, a.trials, a.batch, torch.Generator().manual_seed(1))
-    t_b = time.perf_counter() - t
-    t = time.perf_counter()
-    l = looped(x, y, a.width, a.trials, a.batch, torch.Generator().manual_seed(1))
-    t_l = time.perf_counter() - t
+    t_b = t_l = float("inf")
+    for _ in range(a.repeat):  # interleaved, best of each
+        t = time.perf_counter()
+        b = batched(x, y, a.width, a.trials, a.batch, torch.Generator().manual_seed(1))
+        t_b = min(t_b, time.perf_counter() - t)
+        t = time.perf_counter()
+        l = looped(x, y, a.width, a.trials, a.batch, torch.Generator().manual_seed(1))
+        t_l = min(t_l, time.perf_counter() - t)
     print(f"stacked (batched): {t_b:7.2f} s   mean ||dh||/||h|| = {float(b.mean()):.4f}")
     print(f"python loop:       {t_l:7.2f} s   mean ||dh||/||h|| = {float(l.mean()):.4f}")
     print(f"ratio loop / batched: {t_l / t_b:.2f}x")
+    fl = floor_per_trial(x.shape[1], a.width, y.shape[1], a.batch)
+    print(f"floor per trial: {fl['gflop']:.2f} GFLOP of GEMMs at {fl['gemm_gflops']:.0f} GFLOP/s = {fl['gemm_s'] * 1e3:.0f} ms"
+          f" + init draw {fl['init_s'] * 1e3:.0f} ms; x {a.trials} trials = {fl['floor_s'] * a.trials:.2f} s")
+    print(f"stacked / floor: {t_b / (fl['floor_s'] * a.trials):.2f}x   loop / floor: {t_l / (fl['floor_s'] * a.trials):.2f}x")
 
 
 if __name__ == "__main__":

@@ -143,8 +143,8 @@ class StackedMLP:
         self.W, self.b = [], []
         for i, s in enumerate(self.scales):
             shape = (trials, dims[i + 1], dims[i])
-            self.W.append((s.sigma * _randn(shape, generator, device, dtype)).requires_grad_())
-            self.b.append((s.sigma * _randn(shape[:2], generator, device, dtype)).requires_grad_() if bias else None)
+            self.W.append(_randn(shape, generator, device, dtype).mul_(s.sigma).requires_grad_())
+            self.b.append(_randn(shape[:2], generator, device, dtype).mul_(s.sigma).requires_grad_() if bias else None)
 
     def params(self):
         return [p for pair in zip(self.W, self.b) for p in pair if p is not None]

@@ -17,7 +17,6 @@ import torch
 from . import measure
 from .model import StackedMLP
 from .ntk import as_matrix, gram_ntk
-from .train import loss_fn
 
 UPDATE_QUANTITIES = ("df_norm", "dh_norm", "dh_rel", "grad_h", "dW_hidden_op", "dW_hidden_fro",
                      "dW_readin_op", "dW_readin_fro", "dW_readout_op", "dW_readout_fro", "ntk_change_one_step")
@@ -29,22 +28,56 @@ def random_batches(n: int, trials: int, batch: int, gen: torch.Generator) -> tor
 
 
 def sgd_step(net: StackedMLP, x, y, lr: float, loss_kind: str, center: bool):
-    """One SGD step for every trial at once: the grad of the summed losses is each trial's own grad."""
-    f0, zs, acts = net.forward(x)
-    h_last = acts[-1]
-    h_last.retain_grad()
-    f = f0 - f0.detach() if center else f0
-    loss = sum(loss_fn(f[t], y[t], loss_kind) for t in range(f.shape[0]))
-    for p in net.params():
-        p.grad = None
-    loss.backward()
-    W1 = [(w - lr * s.eta * w.grad).detach() for s, w in zip(net.scales, net.W)]
-    b1 = [None if b is None else (b - lr * s.eta * b.grad).detach() for s, b in zip(net.scales, net.b)]
+    """One SGD step for every trial at once (each trial's own loss and gradient), with an explicit backward.
+
+    GEMMs only where the maths needs them: per layer one forward product, one weight-gradient product fused
+    with the update (W1 = W - lr eta g delta^T a by baddbmm, so no gradient tensor, no g*W copy, no separate
+    subtraction), one backward product per layer above the read-in, and the second forward. Biases and the multipliers
+    g enter the baddbmm scalars. Equals autograd + torch.optim.SGD (tests). x: (T, B, d) or (B, d) shared.
+    """
     with torch.no_grad():
-        f1, _, acts1 = net.forward(x, W1, b1)
-    resid = (f0.detach() - (f0.detach() if center else 0) - y).flatten(1).norm(dim=1)
-    return {"f0": f0.detach(), "f1": f1, "acts0": [a.detach() for a in acts], "acts1": acts1,
-            "grad_h": h_last.grad.flatten(1).norm(dim=1), "W1": W1, "b1": b1, "resid": resid}
+        T = net.trials
+        if x.ndim == 2:
+            x = x.expand(T, *x.shape)
+        f0, zs, acts = _fused_forward(net, x, net.W, net.b)
+        off = f0 if center else 0
+        res = f0 - off - y  # (T, B, k); the centred model's residual is exactly -y
+        B, k = res.shape[-2:]
+        delta = res * (2.0 / (B * k)) if loss_kind == "mean" else res / B  # dL_t/df, per trial
+        L = len(net.W)
+        W1, b1, grad_h = [None] * L, [None] * L, None
+        for l in range(L - 1, -1, -1):
+            s, W = net.scales[l], net.W[l]
+            step = lr * s.eta * s.g  # dL/dW = g delta^T a; raw W steps with lr eta
+            if l > 0:  # dL/da_{l-1} = g delta_l W_l, before W_l is replaced
+                back = torch.bmm(delta, W)
+            W1[l] = torch.baddbmm(W.detach(), delta.transpose(-1, -2), acts[l], alpha=-step)
+            if net.b[l] is not None:
+                b1[l] = net.b[l].detach() - step * delta.sum(-2)
+            if l > 0:
+                if l == L - 1:
+                    grad_h = back.flatten(1).norm(dim=1) * s.g
+                # delta_{l-1} = phi'(z_{l-1}) * dL/da_{l-1}, phi' = gain [z > 0]; g_l and the gain in one pass
+                delta = back.mul_(s.g * net.gain).masked_fill_(zs[l - 1] <= 0, 0.0)
+        f1, _, acts1 = _fused_forward(net, x, W1, b1)
+    resid = (f0 - off - y).flatten(1).norm(dim=1)
+    return {"f0": f0, "f1": f1, "acts0": acts, "acts1": acts1, "grad_h": grad_h, "W1": W1, "b1": b1, "resid": resid}
+
+
+def _fused_forward(net: StackedMLP, x, W, b):
+    """Stacked forward on raw weights: z_l = g_l (a W_l^T + b_l) by one baddbmm per layer (no g*W copy)."""
+    a, zs, acts = x, [], []
+    for i, (s, w, c) in enumerate(zip(net.scales, W, b)):
+        acts.append(a)
+        w = w.detach()
+        if c is None:
+            z = torch.bmm(a, w.transpose(-1, -2)).mul_(s.g)
+        else:
+            z = torch.baddbmm(c.detach().unsqueeze(-2), a, w.transpose(-1, -2), beta=s.g, alpha=s.g)
+        zs.append(z)
+        if i < len(W) - 1:
+            a = torch.relu(z).mul_(net.gain)
+    return zs[-1], zs, acts
 
 
 def rms_rows(t: torch.Tensor) -> torch.Tensor:
@@ -52,8 +85,15 @@ def rms_rows(t: torch.Tensor) -> torch.Tensor:
     return t.pow(2).sum(-1).mean(-1).sqrt()
 
 
-def trial_chunk(width: int, trials: int, budget: float = 2 ** 26) -> int:
-    """How many trials to stack so that the hidden weights take about `budget` numbers."""
+def trial_chunk(width: int, trials: int, budget: float | None = None, device="cpu") -> int:
+    """How many trials to stack so that the hidden weights take about `budget` numbers.
+
+    CPU: 2^22 (16 MB of float32 hidden weights, 4 trials at width 1024): the step's elementwise passes then
+    stay near the caches; 32 stacked trials at width 1024 were 1.3-1.6x slower per trial (benchmarks/README).
+    GPU: 2^26, where bigger batched GEMMs pay.
+    """
+    if budget is None:
+        budget = 2 ** 26 if torch.device(device).type == "cuda" else 2 ** 22
     return max(1, min(trials, int(budget // (width * width))))
 
 
@@ -138,7 +178,7 @@ def measure_width(data, width: int, depth: int, r: float, gamma0: float, gauge: 
     out: dict[str, list] = {}
     done = 0
     while done < trials:
-        t = min(trial_chunk(width, trials), trials - done)
+        t = min(trial_chunk(width, trials, device=device), trials - done)
         net = StackedMLP(data.d_in, width, depth, data.k, t, r, gamma0, gauge, bias=bias, generator=gen,
                          device=device, dtype=dtype)
         rows = {}

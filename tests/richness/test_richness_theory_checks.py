@@ -58,22 +58,40 @@ def test_lazy_limit_network_matches_initial_ntk_kernel_gd():
     assert 0 < flips[0.001] < flips[0.01] < flips[0.1] < flips[1.0]
 
 
-def test_stacked_one_step_equals_a_loop_over_single_mlps():
+@pytest.mark.parametrize("loss,center,bias,depth,gauge", [("mean", False, True, 3, "mup"), ("mean", True, True, 3, "stp"),
+                                                     ("half_sum", True, False, 4, "rescale"), ("half_sum", False, True, 2, "mup")])
+def test_stacked_one_step_equals_a_loop_over_single_mlps(loss, center, bias, depth, gauge):
+    """The explicit-backward stacked step against autograd + torch.optim.SGD on each trial's own MLP."""
     data = teacher_task(40, 8, 5, 2, 32, 0)
-    net = StackedMLP(5, 32, 3, 2, 2, 0.5, 1.0, "mup", generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    x, y = data.x_train[:16].expand(2, 16, 5), data.y_train[:16].expand(2, 16, 2)
-    st = sgd_step(net, x, y, 0.7, "mean", center=False)
-    for t in range(2):
-        m = MLP(5, 32, 3, 2, 0.5, 1.0, "mup", dtype=torch.float64)
+    net = StackedMLP(5, 32, depth, 2, 3, 0.3, 1.4, gauge, bias=bias, generator=torch.Generator().manual_seed(0),
+                     dtype=torch.float64)
+    idx = torch.stack([torch.randperm(40, generator=torch.Generator().manual_seed(t))[:16] for t in range(3)])
+    x, y = data.x_train[idx], data.y_train[idx]  # each trial its own batch
+    st = sgd_step(net, x, y, 0.7, loss, center=center)
+    for t in range(3):
+        m = MLP(5, 32, depth, 2, 0.3, 1.4, gauge, bias=bias, dtype=torch.float64)
         with torch.no_grad():
-            for i in range(3):
+            for i in range(depth):
                 m.weights[i].copy_(net.W[i][t])
-                m.biases[i].copy_(net.b[i][t])
-        loss_fn(m(x[t]), y[t], "mean").backward()
-        opt = torch.optim.SGD(m.param_groups(0.7))
-        opt.step()
-        for i in range(3):
+                if bias:
+                    m.biases[i].copy_(net.b[i][t])
+            f0, hs0 = m.forward_all(x[t])
+        assert torch.allclose(st["f0"][t], f0, atol=1e-13)
+        h = m.forward_all(x[t])[1][-2].detach().requires_grad_()  # last hidden representation, as a leaf
+        loss_fn(m.scales[-1].g * (h @ m.weights[-1].T + (m.biases[-1] if bias else 0)) - (f0 if center else 0),
+                y[t], loss).backward()
+        assert abs(float(st["grad_h"][t]) / float(h.grad.norm()) - 1) < 1e-12
+        m.zero_grad()
+        loss_fn(m(x[t]) - (f0 if center else 0), y[t], loss).backward()
+        torch.optim.SGD(m.param_groups(0.7)).step()
+        for i in range(depth):
             assert torch.allclose(m.weights[i], st["W1"][i][t], atol=1e-13)
+            if bias:
+                assert torch.allclose(m.biases[i], st["b1"][i][t], atol=1e-13)
+        with torch.no_grad():
+            f1, hs1 = m.forward_all(x[t])
+        assert torch.allclose(st["f1"][t], f1, atol=1e-13)
+        assert torch.allclose(st["acts1"][-1][t], hs1[-2], atol=1e-13) and torch.allclose(st["acts0"][-1][t], hs0[-2])
 
 
 @pytest.mark.parametrize("r,pred", [(0.0, -0.5), (0.5, 0.0)])
