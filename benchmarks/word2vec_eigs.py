@@ -29,7 +29,7 @@ def main() -> None:
     ap.add_argument("--corpus", default="enwiki", choices=list(CORPORA))
     ap.add_argument("--vocab", type=int, default=10000)
     ap.add_argument("--d", type=int, default=200)
-    ap.add_argument("--tol", type=float, default=1e-6)
+    ap.add_argument("--tol", type=float, default=1e-5)
     ap.add_argument("--no-peer", action="store_true", help="skip the (slow) LAPACK peer")
     args = ap.parse_args()
     if not args.data_dir:
