@@ -66,8 +66,10 @@ def run_gensim(c, args):
 
 
 def run_ours(c, args, tied: bool):
+    # gensim 4 draws input rows uniform in [-1/d, 1/d) (std 1/(d√3)); ours is N(0, scale²/d): same variance
+    scale = float(args.init_scale if args.init_scale is not None else 1.0 / np.sqrt(3 * args.dim))
     cfg = OmegaConf.create(dict(d=args.dim, window=args.window, negatives=args.negatives, subsample=args.sample,
-                                epochs=args.epochs, tied=tied, init="w2v", batch_size=args.batch,
+                                epochs=args.epochs, tied=tied, init="w2v", init_scale=scale, batch_size=args.batch,
                                 lr=0.025, min_lr_ratio=0.0001 / 0.025, seed=args.seed, log_every=10**9,
                                 compile=not args.no_compile, workers=args.ours_workers, kernel=args.kernel))
     stats = {}
@@ -102,6 +104,8 @@ def main():
                    help="train.workers: threads of the native kernel, or Hogwild processes of the torch one")
     p.add_argument("--kernel", default="auto", choices=["auto", "native", "torch"], help="train.kernel for ours")
     p.add_argument("--batch", type=int, default=1024, help="our SGNS minibatch (pairs)")
+    p.add_argument("--init-scale", type=float, default=None,
+                   help="ours: W ~ N(0, scale^2/d); default 1/sqrt(3d), gensim's init variance")
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-compile", action="store_true")
