@@ -553,35 +553,30 @@ def _train_sgns_native(tokens, doc, keep_p, noise, W, C, p, callback, wants, inf
     n = len(tok32)
     chunk = int(np.clip(math.ceil(n / 16), 4096, 1 << 20))
     total_words = n * p["epochs"]
-    words, pairs, step, loss_sum, loss_pairs, gi = 0, 0, 0, 0.0, 0, 0
+    words, pairs, step, loss_sum, loss_pairs = 0, 0, 0, 0.0, 0
     start = time.perf_counter()
-    for _ in range(p["epochs"]):
-        for a in range(0, n, chunk):
-            b = min(n, a + chunk)
-            lr_a = max(p["min_lr"], p["lr0"] * (1.0 - words / total_words))
-            lr_b = max(p["min_lr"], p["lr0"] * (1.0 - (words + b - a) / total_words))
-            got, loss = sgns_native.train_stream(Wn, Cn, tok32[a:b], doc32[a:b], keep32, prob, alias, p["k"],
-                                                 p["L"], lr_a, lr_b, p["threads"], p["seed"] * 1_000_003 + gi)
-            gi += 1
-            words, pairs, loss_sum, loss_pairs = words + b - a, pairs + got, loss_sum + loss, loss_pairs + got
-            prev, step = step, pairs // p["B"]
-            capped = p["max_steps"] is not None and step >= int(p["max_steps"])
-            if step // p["log_every"] > prev // p["log_every"] or capped:
-                info = dict(info, loss=loss_sum / max(loss_pairs, 1), lr=lr_b, words=words)
-                _notify(callback, wants, step, W, info)
-                loss_sum, loss_pairs = 0.0, 0
-            if capped:
-                break
-        else:
-            continue
-        break
+    offsets = (a for _ in range(p["epochs"]) for a in range(0, n, chunk))
+    for gi, a in enumerate(offsets):
+        b = min(n, a + chunk)
+        lr_a = max(p["min_lr"], p["lr0"] * (1.0 - words / total_words))
+        lr_b = max(p["min_lr"], p["lr0"] * (1.0 - (words + b - a) / total_words))
+        got, loss = sgns_native.train_stream(Wn, Cn, tok32[a:b], doc32[a:b], keep32, prob, alias, p["k"],
+                                             p["L"], lr_a, lr_b, p["threads"], p["seed"] * 1_000_003 + gi)
+        words, pairs, loss_sum, loss_pairs = words + b - a, pairs + got, loss_sum + loss, loss_pairs + got
+        prev, step = step, pairs // p["B"]
+        capped = p["max_steps"] is not None and step >= int(p["max_steps"])
+        if step // p["log_every"] > prev // p["log_every"] or capped:
+            info = dict(info, loss=loss_sum / max(loss_pairs, 1), lr=lr_b, words=words)
+            _notify(callback, wants, step, W, info)
+            loss_sum, loss_pairs = 0.0, 0
+        if capped:
+            break
     seconds = time.perf_counter() - start
     if loss_pairs:
         _notify(callback, wants, step, W, dict(info, loss=loss_sum / loss_pairs, words=words))
     if stats is not None:
         stats.update(words=words, pairs=pairs, seconds=seconds, steps=step, kernel="native",
                      words_per_sec=words / max(seconds, 1e-9))
-
 
 
 def train_sgns(ids, counts, cfg_train, device="cpu", callback=None, article_starts=None, stats=None):
