@@ -71,7 +71,9 @@ def validate(cfg: DictConfig) -> None:
                 f"train.reweight={cfg.train.reweight!r} is invalid for train.method=qwem_gd; valid choices: omniscient")
     if cfg.train.init is not None:
         require_choice(cfg.train.init, "train.init", ("small", "w2v"))
-    require(cfg.train.steps is None or int(cfg.train.steps) >= 1, f"train.steps={cfg.train.steps!r} is invalid: it must be >= 1")
+    for key in ("steps", "sgns_steps"):
+        v = cfg.train.get(key)
+        require(v is None or int(v) >= 1, f"train.{key}={v!r} is invalid: it must be >= 1 (or null)")
     for key in ("lr", "init_scale", "batch_size", "dt_per_step"):
         v = cfg.train.get(key)
         require(v is None or float(v) > 0, f"train.{key}={v!r} is invalid: it must be > 0 (or null for the default)")
@@ -199,6 +201,9 @@ def lr_for_dt(dt: float, frob_sq: float, k_neg: float) -> float:
 def train_config(cfg, frob_sq: float):
     """cfg.train, with lr derived from train.dt_per_step when that is set (QWEM only)."""
     tcfg = OmegaConf.create(OmegaConf.to_container(cfg.train, resolve=True))
+    if tcfg.method == "sgns":
+        # train.steps belongs to QWEM (the presets set it); an SGNS run caps only on train.sgns_steps
+        tcfg.steps = tcfg.get("sgns_steps")
     if tcfg.get("dt_per_step") and tcfg.method in ("qwem_sgd", "qwem_gd"):
         tcfg.lr = lr_for_dt(tcfg.dt_per_step, frob_sq, float(tcfg.negatives))
         log(f"train.dt_per_step={tcfg.dt_per_step:g} -> train.lr={tcfg.lr:.4g}")

@@ -94,3 +94,24 @@ def test_end_to_end_qwem_gd_matches_theory(tmp_path):
     assert rows[0]["step"] == 0 and "sv_theory" in rows[-1] and len(rows[-1]["sv"]) == 6
     assert rows[-1]["loss"] < rows[0]["loss"]
     assert status(run_dir) == "done"
+
+
+def test_end_to_end_sgns_trains_whole_epochs_despite_the_qwem_step_count(tmp_path):
+    """The presets set train.steps for QWEM; an SGNS run must still see every word of every epoch
+    (it caps only on train.sgns_steps), log progress in words, and score its trained embedding."""
+    topic_corpus(tmp_path / "c.txt")
+    (tmp_path / "analogies").mkdir()
+    (tmp_path / "analogies" / "questions-words.txt").write_text(": s1\nwaa wab wac wad\nwae waf wag wah\n")
+    cfg = compose(base_overrides(tmp_path / "c.txt", tmp_path) + [
+        "train.method=sgns", "train.steps=2", "train.epochs=2", "train.subsample=0", "train.log_every=50"])
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    OmegaConf.save(cfg, run_dir / "config.yaml")
+    assert execute("word2vec", run_dir) == "done", json.loads((run_dir / "run.json").read_text()).get("traceback")
+    s = json.loads((run_dir / "summary.json").read_text())
+    rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["words"] == 2 * s["tokens"]
+    assert rows[-1]["loss"] < rows[1]["loss"]
+    assert 0.0 <= s["analogy_google_trained"] <= 1.0 and (run_dir / "embeddings" / "trained.npy").exists()
+    capped = compose(base_overrides(tmp_path / "c.txt", tmp_path) + ["train.method=sgns", "train.sgns_steps=1"])
+    assert R.train_config(capped, 1.0).steps == 1
