@@ -3,7 +3,7 @@
 word2vec's own algorithm (per-pair SGD in corpus order, Hogwild threads on shared float32 tables) in
 ~100 lines of C, because per-pair updates of 200-float rows are latency-bound and a minibatched torch
 kernel pays gathers, scatters and Python per batch (measured ~1.5 µs per pair vs gensim's ~1 µs).
-The shared library lives in the cache directory keyed by the source's hash and the compiler flags;
+The shared library lives in the cache directory keyed by the source, the compiler flags and the CPU;
 `load()` returns None (with the reason in `last_error`) when no compiler works, and the trainer then
 falls back to the torch kernel.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import os
+import platform
 import shutil
 import subprocess
 from pathlib import Path
@@ -31,11 +32,22 @@ _i64 = np.ctypeslib.ndpointer(np.int64, flags="C_CONTIGUOUS")
 _i32 = np.ctypeslib.ndpointer(np.int32, flags="C_CONTIGUOUS")
 
 
+def _cpu_fingerprint() -> str:
+    """The CPU's model and feature flags: a -march=native library built on one node of a cluster must
+    not be loaded (SIGILL) from a shared cache on a node with an older CPU."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        return "|".join(sorted({ln for ln in lines if ln.startswith(("model name", "flags", "Features"))}))
+    except OSError:
+        return platform.machine() + platform.processor()
+
+
 def _compile(flags: list[str]) -> Path:
     cc = os.environ.get("CC") or shutil.which("gcc") or shutil.which("cc")
     if not cc:
         raise RuntimeError("no C compiler (gcc/cc) on PATH")
-    tag = hashlib.sha256(SOURCE.read_bytes() + " ".join([cc] + flags).encode()).hexdigest()[:16]
+    key = SOURCE.read_bytes() + " ".join([cc] + flags).encode() + _cpu_fingerprint().encode()
+    tag = hashlib.sha256(key).hexdigest()[:16]
     lib = cache_dir("word2vec_native") / f"sgns_{tag}.so"
     if not lib.exists():
         tmp = lib.with_suffix(f".{os.getpid()}.tmp.so")
