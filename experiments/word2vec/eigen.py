@@ -115,10 +115,10 @@ def block_lanczos(M: np.ndarray, d: int, block: int | None = None, steps: int = 
     wide spectrum (M* has eigenvalues down to about −V).
 
     mixed: the cycles run in float32 (twice the GEMM rate, half the memory traffic) until the
-    residual nears float32's floor ε₃₂‖M‖/|λ_d| or stops falling; one float64 Rayleigh–Ritz on the
+    residual is within 3× of float32's floor ε₃₂‖M‖/|λ_d| or stalls; one float64 Rayleigh–Ritz on the
     block then measures the residual in float64, and float64 cycles finish if it is above tol.
     All linear algebra goes through torch: on a loaded CPU, numpy/scipy's threaded OpenBLAS
-    LAPACK calls were measured 20× slower than torch's for the same 1750 × 1750 eigh.
+    LAPACK calls were measured ~25× slower than torch's for the same 1750 × 1750 eigh.
     """
     V = M.shape[0]
     b = block or min(V, d + max(32, d // 4))
