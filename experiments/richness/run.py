@@ -129,6 +129,20 @@ def validate(cfg: DictConfig) -> None:
 
 
 # ----------------------------------------------------------------------------------------------- helpers
+    _check_data_available(cfg)
+
+
+def _check_data_available(cfg: DictConfig) -> None:
+    """Image data: a local copy or a reachable hub, checked last in validate (after the cheap key
+    checks), so an offline machine fails before any run directory exists, not minutes into a run."""
+    if knob(cfg, "dataset") == "teacher":
+        return
+    from repro.experiments.common.images import require_available
+
+    require_available(knob(cfg, "dataset"), resolve_data_dir(None, cfg.data_dir))
+
+
+
 def setting(cfg: DictConfig, **over) -> Setting:
     """The resolved Setting of this config (named point applied), with overrides."""
     r, gauge = resolve_point(knob(cfg, "param"), knob(cfg, "r"), knob(cfg, "gauge"))

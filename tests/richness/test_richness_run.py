@@ -33,9 +33,20 @@ def test_validate_names_the_bad_key(override, key):
 
 
 @pytest.mark.parametrize("experiment", ["train", "e1", "e2", "e3", "e4", "gamma_sweep", "coord", "lazy", "gauges"])
-def test_every_experiment_validates_in_every_preset(experiment):
+def test_every_experiment_validates_in_every_preset(experiment, tmp_path):
+    for name in ("mnist", "cifar10"):          # validate only checks that a local copy exists
+        (tmp_path / name).mkdir()
+        (tmp_path / name / f"{name}.npz").write_bytes(b"")
     for preset in ("quick", "default", "paper"):
-        validate(cfg_of(f"preset={preset}", f"experiment={experiment}", "data_dir=null"))
+        validate(cfg_of(f"preset={preset}", f"experiment={experiment}", f"data_dir={tmp_path}"))
+
+
+@pytest.mark.parametrize("experiment", ["e1", "e2", "e4"])
+def test_image_experiment_without_data_fails_in_validate(experiment, tmp_path, monkeypatch):
+    """Offline and without a local copy: one ConfigError naming data_dir before any run starts."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))     # an empty default data folder
+    with pytest.raises(ConfigError, match="hub is unreachable; pass data_dir=DIR"):
+        validate(cfg_of("preset=quick", f"experiment={experiment}", "data_dir=null"))
 
 
 def run_dir_with(tmp_path, *overrides):
