@@ -55,17 +55,23 @@ def run_recording(fn, P, Pi, cfg, M=None):
     return W, np.array(times), np.array(s2), np.array(losses)
 
 
+def small_init_problem(d: int, init: float):
+    """The synthetic statistics, M*, its eigenpairs, τ_k for a small init, the GD step dt = 0.1/λ_1
+    and the trainer config shared by the small-init tests (steps and schedule set by each test)."""
+    P, Pi = synthetic_stats()
+    M = targets.m_star(P, Pi, 1.0)
+    lam, vec = eig_desc(M)
+    tau = theory.learning_times(lam[:d], init, d)
+    cfg = dict(d=d, lr=float(lr_for(0.1, lam[0], M)), batch_size=3000, init="small", init_scale=init)
+    return P, Pi, M, lam, vec, tau, 0.1 / lam[0], cfg
+
+
 @pytest.mark.parametrize("method", ["gd", "sgd"])
 def test_small_init_learns_modes_in_order_at_predicted_times(method):
     """Each of the first 10 modes switches on (s_k² = λ_k/2) within 15% of τ_k, in order."""
-    P, Pi = synthetic_stats()
-    M = targets.m_star(P, Pi, 1.0)
-    lam, _ = eig_desc(M)
     d, init = 12, 1e-6
-    tau = theory.learning_times(lam[:d], init, d)
-    dt = 0.1 / lam[0]
-    cfg = dict(d=d, lr=float(lr_for(0.1, lam[0], M)), steps=int(1.3 * tau[9] / dt), batch_size=3000,
-               init="small", init_scale=init, log_every=5, lr_decay=1.0, seed=0)
+    P, Pi, M, lam, _, tau, dt, cfg = small_init_problem(d, init)
+    cfg.update(steps=int(1.3 * tau[9] / dt), log_every=5, lr_decay=1.0, seed=0)
     fn = train.train_qwem_gd if method == "gd" else train.train_qwem_sgd
     _, times, s2, losses, exact = run_recording(fn, P, Pi, cfg, M)
     on = theory.switch_on_times(times, s2, lam[:d])[:10]
@@ -106,14 +112,9 @@ def subspace_overlap(W, Vd):
 
 def test_sgd_final_embedding_spans_top_eigenspace():
     """SGD with the paper's lr decay ends in the top-d eigenspace of M* (overlap ≥ 0.95)."""
-    P, Pi = synthetic_stats()
-    M = targets.m_star(P, Pi, 1.0)
-    lam, vec = eig_desc(M)
-    d, init = 5, 1e-3
-    tau = theory.learning_times(lam[:d], init, d)
-    dt = 0.1 / lam[0]
-    cfg = dict(d=d, lr=float(lr_for(0.1, lam[0], M)), steps=int(2.5 * tau[-1] / dt), batch_size=3000,
-               init="small", init_scale=init, log_every=10_000, lr_decay_at=0.75, lr_decay=0.1, seed=2)
+    d = 5
+    P, Pi, M, lam, vec, tau, dt, cfg = small_init_problem(d, init=1e-3)
+    cfg.update(steps=int(2.5 * tau[-1] / dt), log_every=10_000, lr_decay_at=0.75, lr_decay=0.1, seed=2)
     W = train.train_qwem_sgd(P, Pi, OmegaConf.create(cfg), "cpu")
     assert subspace_overlap(W, vec[:, :d]) >= 0.95
     assert subspace_overlap(W, vec[:, d:2 * d]) < 0.05
@@ -127,7 +128,6 @@ def test_sgd_step_is_unbiased_estimate_of_gd_step():
     d = 3
     W0 = vec[:, :d] * np.sqrt(lam[:d]) * 0.5
     lr = float(lr_for(0.05, lam[0], M))
-    cfg = dict(d=d, lr=lr, steps=1, init="w2v", init_scale=0.0, lr_decay=1.0, seed=3)
     expected = theory.time_per_step(lr, 30, 1, np.mean(M**2)) * 0.5 * (M @ W0 - W0 @ (W0.T @ W0))
     got = []
     for seed in range(4):
