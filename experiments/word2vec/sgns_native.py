@@ -85,11 +85,16 @@ def load():
     return lib
 
 
-def train_pairs(W: np.ndarray, C: np.ndarray, inp, out, neg, lrs) -> float:
-    """Per-pair updates in order, one thread, explicit negatives (n, k); W and C updated in place."""
+def _required():
     lib = load()
     if lib is None:
         raise RuntimeError(f"native SGNS kernel unavailable: {last_error}")
+    return lib
+
+
+def train_pairs(W: np.ndarray, C: np.ndarray, inp, out, neg, lrs) -> float:
+    """Per-pair updates in order, one thread, explicit negatives (n, k); W and C updated in place."""
+    lib = _required()
     inp, out = np.ascontiguousarray(inp, np.int64), np.ascontiguousarray(out, np.int64)
     neg = np.ascontiguousarray(neg, np.int64).reshape(len(inp), -1)
     return lib.sgns_pairs(W, C, W.shape[0], W.shape[1], inp, out, neg, neg.shape[1], len(inp),
@@ -100,7 +105,7 @@ def train_stream(W: np.ndarray, C: np.ndarray, tok: np.ndarray, doc: np.ndarray,
                  alias_prob: np.ndarray, alias_idx: np.ndarray, k: int, window: int, lr_start: float,
                  lr_end: float, threads: int, seed: int) -> tuple[int, float]:
     """Train on one chunk of the token stream (int32 ids and article ids); returns (pairs, summed loss)."""
-    lib = load()
+    lib = _required()
     acc = np.zeros(2)
     lib.sgns_stream(W, C, W.shape[0], W.shape[1], tok, doc, len(tok), keep, alias_prob, alias_idx, int(k),
                     int(window), float(lr_start), float(lr_end), int(threads), int(seed) % 2**64, acc)
