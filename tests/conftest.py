@@ -38,3 +38,24 @@ def _one_thread_for_small_tensor_suites(request):
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+# --- lightning-hydra-template style: one fixture composes a config, one gives a run directory ---
+
+@pytest.fixture
+def compose():
+    """compose("word2vec", "preset=quick", "train.d=8") -> the resolved config the CLI would build."""
+    from repro.cli.compose import compose_config
+
+    def _compose(experiment: str, *overrides: str):
+        return compose_config(experiment, list(overrides))
+
+    return _compose
+
+
+@pytest.fixture
+def run_dir(tmp_path):
+    """A fresh run directory laid out as the runner lays it out (figures/ included)."""
+    d = tmp_path / "run"
+    (d / "figures").mkdir(parents=True)
+    return d
