@@ -2,14 +2,14 @@
 
 Gaussian task: exact power law. Real data: the spec §2.2 estimate from N pool points,
 K_N = U diag(μ) Uᵀ in float64, λ = μ/N, v = Uᵀy/√N (v_i² summed over outputs), with the
-non-positive tail dropped; cached on disk keyed by dataset, N, kernel and seed.
+non-positive tail dropped; cached on disk (common.cache) keyed by dataset, N, kernel and seed.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from repro.experiments.common.datadir import cache_dir, cache_key
+from repro.experiments.common.cache import cached
 
 from .features import kernel
 
@@ -29,14 +29,13 @@ def estimate(x: torch.Tensor, y: torch.Tensor, kind: str, weight_var: float, dev
 
 def cached_estimate(name: str, x: torch.Tensor, y: torch.Tensor, kind: str, weight_var: float, seed: int,
                     device) -> tuple[np.ndarray, np.ndarray]:
-    key = cache_key(dataset=name, n=int(x.shape[0]), kind=kind, weight_var=weight_var, seed=seed,
-                    checksum=float(x[:, :8].double().sum()), ysum=float(y.double().sum()))
-    path = cache_dir("rf_sweep_spectra") / f"{name}-{kind}-N{x.shape[0]}-{key}.npz"
-    if path.exists():
-        with np.load(path) as z:
-            return z["eigvals"], z["coeffs2"]
-    lam, v2 = estimate(x, y, kind, weight_var, device)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, eigvals=lam, coeffs2=v2)
-    tmp.replace(path)
-    return lam, v2
+    """`estimate`, through the checked on-disk cache keyed by everything the spectrum depends on."""
+    parts = dict(version=1, dataset=name, n=int(x.shape[0]), kind=kind, weight_var=weight_var, seed=seed,
+                 checksum=float(x[:, :8].double().sum()), ysum=float(y.double().sum()))
+
+    def compute():
+        lam, v2 = estimate(x, y, kind, weight_var, device)
+        return {"eigvals": lam, "coeffs2": v2}
+
+    z = cached("rf_sweep_spectra", parts, compute)
+    return z["eigvals"], z["coeffs2"]

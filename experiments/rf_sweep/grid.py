@@ -11,7 +11,7 @@ def int_logspace(lo: float, hi: float, num: int) -> np.ndarray:
 
 
 def points(grid) -> list[tuple[int, int]]:
-    """(n, k) pairs in the experiment: cross = k sweep at fixed_n ∪ n sweep at fixed_k."""
+    """(n, k) pairs in the experiment (settings.Grid): cross = k sweep at fixed_n ∪ n sweep at fixed_k."""
     ns, ks = int_logspace(*grid.n), int_logspace(*grid.k)
     if grid.layout == "product":
         return [(int(n), int(k)) for n in ns for k in ks]
@@ -19,12 +19,13 @@ def points(grid) -> list[tuple[int, int]]:
     return sorted(pts)
 
 
-def ridges(cfg) -> np.ndarray:
-    """The δ grid: an explicit list, or logspace(log10_min, log10_max, num) plus δ = 0 if ridgeless."""
-    if cfg.get("values") is not None:
-        return np.unique(np.asarray(list(cfg["values"]), dtype=np.float64))
-    vals = np.logspace(cfg.log10_min, cfg.log10_max, int(cfg.num))
-    return np.concatenate([[0.0], vals]) if cfg.ridgeless else vals
+def ridges(r) -> np.ndarray:
+    """The δ grid (settings.Ridges): the explicit list, or logspace(log10_min, log10_max, num) plus
+    δ = 0 if ridgeless."""
+    if r.values is not None:
+        return np.unique(np.asarray(r.values, dtype=np.float64))
+    vals = np.logspace(r.log10_min, r.log10_max, r.num)
+    return np.concatenate([[0.0], vals]) if r.ridgeless else vals
 
 
 def theory_axis(lo: float, hi: float, curve_points: int, peak_points: int) -> np.ndarray:

@@ -10,19 +10,22 @@ from omegaconf import OmegaConf
 from repro.experiments.common.plotting import loglog, save, subplots
 
 from .powerlaw import admissible, optimal_fitting_ratio, risk_vs_fitting_ratio
+from .settings import Settings, settings
 from .theory import Spectrum, min_over_ridge, rf_theory
 
 
-def plot_run(run_dir) -> list[Path]:
+def plot_run(run_dir, s: Settings | None = None) -> list[Path]:
+    """Every figure of one run from its saved files (`repro plot DIR` passes no settings: they are
+    rebuilt from the run's config.yaml)."""
     run_dir = Path(run_dir)
-    cfg = OmegaConf.load(run_dir / "config.yaml")
+    s = s if s is not None else settings(OmegaConf.load(run_dir / "config.yaml"))
     table = pd.read_csv(run_dir / "results.csv")
     curves = dict(np.load(run_dir / "theory_curves.npz"))
     z = np.load(run_dir / "spectrum.npz")
     spec = Spectrum(z["eigvals"], z["coeffs2"], float(z["noise"]))
-    paths = [fig1(run_dir, cfg, table, curves), heatmaps(run_dir, cfg, table, spec), vs_ridge(run_dir, table)]
-    if cfg.dataset.name == "gaussian":
-        paths.append(fitting_ratio(run_dir, cfg, spec))
+    paths = [fig1(run_dir, s, table, curves), heatmaps(run_dir, s, table, spec), vs_ridge(run_dir, table)]
+    if s.dataset.name == "gaussian":
+        paths.append(fitting_ratio(run_dir, s, spec))
     return paths
 
 
@@ -32,11 +35,11 @@ def _colours(count: int):
     return plt.cm.viridis(np.linspace(0.0, 0.9, count))
 
 
-def fig1(run_dir, cfg, table, curves) -> Path:
+def fig1(run_dir, s, table, curves) -> Path:
     """Test (solid) and train (dotted) theory, experiment dots ± SE, optimal ridge dashed: vs k and vs n."""
     fig, axes = subplots(1, 2, size=(4.6, 3.6))
     ridges = curves["ridges"]
-    chosen = [i + (1 if ridges[0] == 0 else 0) for i in cfg.plot.ridge_indices]
+    chosen = [i + (1 if ridges[0] == 0 else 0) for i in s.plot.ridge_indices]
     chosen = [i for i in chosen if i < len(ridges)]
     panels = [("k", "n", int(curves["fixed_n"]), "vs_k"), ("n", "k", int(curves["fixed_k"]), "vs_n")]
     for ax, (x, other, fixed, key) in zip(axes[0], panels):
@@ -51,19 +54,19 @@ def fig1(run_dir, cfg, table, curves) -> Path:
         best, _ = min_over_ridge(curves[f"{key}_test"])
         ax.plot(curves[x], best, "--", color="k", lw=1.2, label="optimal δ (theory)")
         loglog(ax)
-        ax.set(xlabel=x, ylabel="MSE", title=f"{cfg.dataset.name}, {cfg.features.name} RF, {other}={fixed}")
+        ax.set(xlabel=x, ylabel="MSE", title=f"{s.dataset.name}, {s.features.name} RF, {other}={fixed}")
         ax.set_ylim(max(np.nanmin(curves[f'{key}_train'][:, chosen][curves[f'{key}_train'][:, chosen] > 0], initial=1e-3) * 0.5, 1e-3), None)
     axes[0][0].legend(fontsize=7)
     return save(fig, run_dir, "fig1_mse_vs_k_and_n")
 
 
-def heatmaps(run_dir, cfg, table, spec: Spectrum) -> Path:
+def heatmaps(run_dir, s, table, spec: Spectrum) -> Path:
     """n × k test MSE: theory on a 31 × 31 grid at four ridges; experiment too for a product grid."""
     ridges = [2.0**-9, 2.0**-5, 2.0**-1, 2.0**3]
-    lo, hi = min(cfg.grid.n[0], cfg.grid.k[0]), max(cfg.grid.n[1], cfg.grid.k[1])
+    lo, hi = min(s.grid.n[0], s.grid.k[0]), max(s.grid.n[1], s.grid.k[1])
     ax_vals = np.unique(np.round(np.logspace(np.log10(lo), np.log10(hi), 31)))
     ax_vals = ax_vals[ax_vals < spec.modes]
-    exp_rows = cfg.grid.layout == "product"
+    exp_rows = s.grid.layout == "product"
     fig, axes = subplots(2 if exp_rows else 1, len(ridges), size=(3.0, 2.7))
     fig.set_layout_engine("constrained")  # tight_layout cannot place a shared colorbar
     th = rf_theory(spec, ax_vals[:, None, None], ax_vals[None, :, None], np.array(ridges)[None, None, :])["test_mse"]
@@ -111,26 +114,26 @@ def vs_ridge(run_dir, table) -> Path:
     return save(fig, run_dir, "mse_vs_ridge")
 
 
-def fitting_ratio(run_dir, cfg, spec: Spectrum) -> Path:
+def fitting_ratio(run_dir, s, spec: Spectrum) -> Path:
     """Fig. 2 layout for the task's (α, β): closed-form E_te(R) (lines) vs the numerical KRR
     eigenframework swept over δ (dots), σ² relative to the ridgeless noiseless risk, R* dotted."""
-    a, b = float(cfg.dataset.alpha), float(cfg.dataset.beta)
+    a, b = s.dataset.alpha, s.dataset.beta
     fig, axes = subplots(1, 1, size=(5.0, 3.8))
     ax = axes[0][0]
     if not admissible(a, b):
         return save(fig, run_dir, "test_mse_vs_fitting_ratio")
-    n = float(cfg.grid.fixed_n)
+    n = float(s.grid.fixed_n)
     ridges = np.logspace(-6, 3, 60)
     base = rf_theory(Spectrum(spec.eigvals, spec.coeffs2, 0.0), n, np.inf, 0.0)["test_mse"]
     R = np.linspace(0, 0.98, 200)
-    for colour, rel in zip(_colours(len(cfg.plot.noise_levels)), cfg.plot.noise_levels):
-        th = rf_theory(Spectrum(spec.eigvals, spec.coeffs2, float(rel) * float(base)), n, np.inf, ridges)
+    for colour, rel in zip(_colours(len(s.plot.noise_levels)), s.plot.noise_levels):
+        th = rf_theory(Spectrum(spec.eigvals, spec.coeffs2, rel * float(base)), n, np.inf, ridges)
         ratio = th["train_mse"] / th["test_mse"]
-        closed = risk_vs_fitting_ratio(R, a, b, float(rel))
+        closed = risk_vs_fitting_ratio(R, a, b, rel)
         scale = np.nanmin(th["test_mse"]) / np.nanmin(closed)  # shape-only, as the paper's Fig. 2
         ax.plot(ratio, th["test_mse"], "o", ms=3, color=colour)
         ax.plot(R, closed * scale, "-", color=colour, label=f"σ²_rel={rel}")
-        ax.axvline(optimal_fitting_ratio(a, b, float(rel)), ls=":", color=colour)
+        ax.axvline(optimal_fitting_ratio(a, b, rel), ls=":", color=colour)
     ax.axvspan(0, 0.01, color="0.85")
     ax.axvspan(0.99, 1.0, color="0.85")
     ax.set(yscale="log", xlim=(0, 1), xlabel="fitting ratio R = train/test", ylabel="test MSE",

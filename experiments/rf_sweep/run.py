@@ -10,80 +10,135 @@ import pandas as pd
 import torch
 
 from repro.experiments.common.datadir import resolve_data_dir
-from repro.experiments.common.device import resolve_device, resolve_dtype
-from repro.experiments.common.errors import require
-from repro.experiments.common.images import DATASETS as IMAGE_DATASETS
+from repro.experiments.common.device import resolve_dtype
+from repro.experiments.common.errors import require, require_choice, require_nonnegative, require_positive, require_range
 from repro.experiments.common.images import require_available
 from repro.experiments.common.metrics import MetricsWriter
 from repro.experiments.common.progress import Progress
 
-from . import data, eigenstructure, grid, plots
-from .features import FEATURES, draw_weights, features
+from . import grid, plots
 from .powerlaw import admissible
 from .ridge import ridge_errors
-from .theory import Spectrum, held_out, min_over_ridge, rf_theory
+from .settings import Settings, resolve, settings
+from .task import Task
+from .theory import Spectrum, min_over_ridge
 
-DATASETS = ("gaussian",) + IMAGE_DATASETS
-# Split sizes of the real data sets (train pool, test split), for validation without loading images.
+# Split sizes (train, test) and input dimension of the real data sets, for validation without loading images.
 HUB_SIZES = {"mnist": (60000, 10000), "fashion_mnist": (60000, 10000), "cifar10": (50000, 10000)}
+IMAGE_DIMS = {"mnist": 784, "fashion_mnist": 784, "cifar10": 3072}
+# Caps, so a typo (grid.n=[10,1e12,5]) is a one-line error and not an out-of-memory crash mid-run.
+MAX_SIZE = 10**6              # largest n, k or n_test
+MAX_COUNT = 1000              # points per grid axis, ridges
+MAX_TRIALS = 10**5
+MAX_ENTRIES = 2**31           # entries of the largest array of one draw: 16 GiB in float64
+MAX_RESULTS = 2**27           # trials × points × ridges of the result arrays: 1 GiB each in float64
+MAX_SPECTRUM_IMAGES = 30000   # the paper's N; CPU LAPACK's eigh overflows its workspace from ~32k (spec §2.2)
+MAX_LOG10_RIDGE = 300         # 10^±300: still a finite float64
 
 
 # ---------------------------------------------------------------- validation (before any work)
 
 def validate(cfg) -> None:
-    ds = cfg.dataset
-    require(cfg.dtype in ("float64", "float32"), f"dtype={cfg.dtype!r} is invalid; valid choices: float64, float32")
-    require(ds.name in DATASETS, f"dataset={ds.name!r} is invalid; valid choices: {', '.join(DATASETS)}")
-    require(cfg.features.name in FEATURES, f"features={cfg.features.name!r} is invalid; valid choices: {', '.join(FEATURES)}")
-    require(int(cfg.trials) >= 1, f"trials={cfg.trials} is invalid: it must be a positive integer")
-    require(int(cfg.n_test) >= 1, f"n_test={cfg.n_test} is invalid: it must be a positive integer")
-    require(cfg.grid.layout in ("cross", "product"), f"grid.layout={cfg.grid.layout!r} is invalid; valid choices: cross, product")
-    for key in ("n", "k"):
-        lo, hi, num = cfg.grid[key]
-        require(lo >= 1 and hi >= lo and num >= 1, f"grid.{key}={list(cfg.grid[key])} is invalid: need [min >= 1, max >= min, count >= 1]")
-    for key in ("fixed_n", "fixed_k"):
-        require(cfg.grid[key] >= 1, f"grid.{key}={cfg.grid[key]} is invalid: it must be a positive integer")
-    require(cfg.ridges.log10_min <= cfg.ridges.log10_max and cfg.ridges.num >= 1,
-            f"ridges=({cfg.ridges.log10_min}, {cfg.ridges.log10_max}, {cfg.ridges.num}) is invalid: need log10_min <= log10_max, num >= 1")
-    if cfg.ridges.get("values") is not None:
-        bad = [v for v in cfg.ridges["values"] if not (isinstance(v, (int, float)) and v >= 0)]
-        require(not bad and len(cfg.ridges["values"]) > 0,
-                f"ridges.values={list(cfg.ridges['values'])} is invalid: every ridge must be a number >= 0 (bad: {bad})")
-    require(float(cfg.features.weight_var) > 0, f"features.weight_var={cfg.features.weight_var} must be positive")
-    require(float(ds.get("noise", 0.0)) >= 0, f"dataset.noise={ds.noise} is invalid: a variance must be >= 0")
-    pts = grid.points(cfg.grid)
+    s = settings(cfg)
+    require_range(s.seed, "seed", 0, 2**32 - 1)
+    require_range(s.trials, "trials", 1, MAX_TRIALS)
+    require_range(s.n_test, "n_test", 1, MAX_SIZE)
+    require_positive(s.features.weight_var, "features.weight_var")
+    require_nonnegative(s.dataset.noise, "dataset.noise")
+    _validate_grid(s)
+    _validate_ridges(s)
+    th = s.theory
+    require_range(th.curve_points, "theory.curve_points", 1, MAX_SIZE)
+    require_range(th.peak_points, "theory.peak_points", 0, MAX_SIZE)
+    require(0 < th.table_step <= 0.1, f"theory.table_step={th.table_step} is invalid: the spectral-sum spline needs "
+                                      f"a positive, fine spacing in ln γ; valid: 0 < theory.table_step <= 0.1")
+    for i, v in enumerate(s.plot.ridge_indices):
+        require_nonnegative(v, f"plot.ridge_indices[{i}]")
+    for i, v in enumerate(s.plot.noise_levels):
+        require_nonnegative(v, f"plot.noise_levels[{i}]")
+    pts = grid.points(s.grid)
     max_n, max_mk = max(n for n, _ in pts), max(min(n, k) for n, k in pts)
-    if ds.name == "gaussian":
-        _validate_gaussian(ds, max_mk)
+    if s.dataset.name == "gaussian":
+        _validate_gaussian(s, max_mk)
     else:
-        _validate_images(cfg, max_n)
+        _validate_images(s, max_n, max_mk)
+    _validate_memory(s, pts, s.dataset.modes if s.dataset.name == "gaussian" else IMAGE_DIMS[s.dataset.name])
 
 
-def _validate_gaussian(ds, max_mk: int) -> None:
-    require(ds.alpha > 1, f"dataset.alpha={ds.alpha} is invalid: power-law tasks need alpha > 1")
-    require(admissible(ds.alpha, ds.beta),
-            f"dataset.beta={ds.beta} is invalid: need 1 < beta < 2*alpha + 1 = {2 * ds.alpha + 1:g}")
-    require(max_mk < ds.modes, f"min(n, k) = {max_mk} must be below dataset.modes = {ds.modes} (the ridgeless theory needs min(n, k) < M)")
+def _validate_grid(s: Settings) -> None:
+    g = s.grid
+    for key in ("n", "k"):
+        lo_hi_num = getattr(g, key)
+        require(len(lo_hi_num) == 3 and 1 <= lo_hi_num[0] <= lo_hi_num[1] <= MAX_SIZE and 1 <= lo_hi_num[2] <= MAX_COUNT,
+                f"grid.{key}={list(lo_hi_num)} is invalid: it is [min, max, count] of an integer log grid; valid: "
+                f"1 <= min <= max <= {MAX_SIZE} and 1 <= count <= {MAX_COUNT}")
+    require_range(g.fixed_n, "grid.fixed_n", 1, MAX_SIZE)
+    require_range(g.fixed_k, "grid.fixed_k", 1, MAX_SIZE)
 
 
-def _validate_images(cfg, max_n: int) -> None:
-    name = cfg.dataset.name
-    data_dir = resolve_data_dir(None, cfg.data_dir)
-    local = require_available(name, data_dir)
+def _validate_ridges(s: Settings) -> None:
+    r = s.ridges
+    if r.values is not None:
+        require(len(r.values) > 0, "ridges.values=[] is invalid: no ridge to fit; valid: null (the log grid) or a list of numbers >= 0")
+        for i, v in enumerate(r.values):
+            require_nonnegative(v, f"ridges.values[{i}]")
+        require(len(r.values) <= MAX_COUNT, f"ridges.values has {len(r.values)} ridges; valid: at most {MAX_COUNT}")
+    require_range(r.log10_min, "ridges.log10_min", -MAX_LOG10_RIDGE, MAX_LOG10_RIDGE)
+    require_range(r.log10_max, "ridges.log10_max", r.log10_min, MAX_LOG10_RIDGE)
+    require_range(r.num, "ridges.num", 1, MAX_COUNT)
+
+
+def _validate_gaussian(s: Settings, max_mk: int) -> None:
+    ds = s.dataset
+    require(ds.alpha is not None and ds.alpha > 1, f"dataset.alpha={ds.alpha} is invalid: power-law tasks need alpha > 1; valid: > 1")
+    require(ds.beta is not None and admissible(ds.alpha, ds.beta),
+            f"dataset.beta={ds.beta} is invalid: the power-law target needs 1 < beta < 2*alpha + 1; "
+            f"valid: 1 < dataset.beta < {2 * ds.alpha + 1:g}")
+    require_choice(ds.sampling, "dataset.sampling", ("fresh",))
+    require(max_mk < ds.modes <= MAX_SIZE, f"dataset.modes={ds.modes} is invalid: the ridgeless theory needs min(n, k) < M "
+                                           f"and the grid reaches min(n, k) = {max_mk}; valid: {max_mk} < dataset.modes <= {MAX_SIZE}")
+
+
+def _validate_images(s: Settings, max_n: int, max_mk: int) -> None:
+    ds, name = s.dataset, s.dataset.name
+    for key in ("alpha", "beta"):
+        require(getattr(ds, key) is None, f"dataset.{key}={getattr(ds, key)} is invalid: only dataset=gaussian has "
+                                          f"power-law exponents; valid: null with dataset={name}")
+    require_choice(ds.sampling, "dataset.sampling", ("pool", "split"))
+    local = require_available(name, resolve_data_dir(None, s.data_dir))
     n_train, n_test = _split_sizes(local) if local is not None and local.suffix == ".npz" else HUB_SIZES[name]
-    require(max_n <= n_train, f"n={max_n} is above the {n_train} training images of {name}; lower grid.n / grid.fixed_n")
-    if cfg.dataset.sampling == "split":
-        require(cfg.n_test <= n_test, f"n_test={cfg.n_test} is above the {n_test} test images of {name}")
-    require(cfg.dataset.spectrum_points <= n_train,
-            f"dataset.spectrum_points={cfg.dataset.spectrum_points} is above the {n_train} training images of {name}")
-    require(cfg.dataset.sampling in ("pool", "split"),
-            f"dataset.sampling={cfg.dataset.sampling!r} is invalid; valid choices: pool, split")
-    require(max_n < cfg.dataset.spectrum_points,
-            f"n={max_n} must be below dataset.spectrum_points={cfg.dataset.spectrum_points} (theory needs min(n, k) < modes)")
-    if cfg.dataset.sampling == "pool":
-        require(max_n + cfg.n_test <= cfg.dataset.spectrum_points,
-                f"n + n_test = {max_n + cfg.n_test} is above dataset.spectrum_points={cfg.dataset.spectrum_points}: "
-                f"with sampling=pool train and test points come from that pool")
+    require(max_n <= n_train, f"grid.n={list(s.grid.n)} is invalid: n={max_n} is above the {n_train} training images of "
+                              f"{name}; valid: n <= {n_train} (lower grid.n / grid.fixed_n)")
+    cap = min(n_train, MAX_SPECTRUM_IMAGES)
+    require(max_mk < ds.modes <= cap, f"dataset.modes={ds.modes} is invalid: the theory needs min(n, k) < M and the grid "
+                                      f"reaches min(n, k) = {max_mk}; valid: {max_mk} < dataset.modes <= {cap} "
+                                      f"({n_train} training images, eigendecompositions up to {MAX_SPECTRUM_IMAGES})")
+    if ds.sampling == "split":
+        require(s.n_test <= n_test, f"n_test={s.n_test} is invalid: it is above the {n_test} test images of {name}; "
+                                    f"valid: n_test <= {n_test}")
+    else:
+        require(max_n + s.n_test <= ds.modes, f"n_test={s.n_test} is invalid: n + n_test = {max_n + s.n_test} is above "
+                                              f"dataset.modes={ds.modes}, and with sampling=pool train and test points come "
+                                              f"from that pool; valid: max n + n_test <= dataset.modes (or dataset.sampling=split)")
+
+
+def _validate_memory(s: Settings, pts: list[tuple[int, int]], dim: int) -> None:
+    """The largest array of one draw and the result arrays fit the caps. A draw at n holds the
+    (n + n_test) × dim inputs, their (n + n_test) × k features (k the largest k paired with n) and
+    the dim × k weights; dim is the input dimension (M for the Gaussian task)."""
+    k_max: dict[int, int] = {}
+    for n, k in pts:
+        k_max[n] = max(k, k_max.get(n, 0))
+    shapes = [(n + s.n_test, max(k, dim), n, k) for n, k in k_max.items()] + [(dim, k, n, k) for n, k in k_max.items()]
+    rows, cols, n, k = max(shapes, key=lambda a: a[0] * a[1])
+    require(rows * cols <= MAX_ENTRIES,
+            f"grid.n={list(s.grid.n)} with grid.k={list(s.grid.k)} is invalid: the draw at n={n}, k={k} (n_test={s.n_test}) "
+            f"holds a {rows} × {cols} array ({rows * cols * 8 / 2**30:.0f} GiB in float64); valid: at most "
+            f"{MAX_ENTRIES} entries ({MAX_ENTRIES * 8 // 2**30} GiB) per array: lower grid.n, grid.k or n_test")
+    ridges = len(grid.ridges(s.ridges))
+    size = s.trials * len(pts) * ridges
+    require(size <= MAX_RESULTS, f"trials={s.trials} is invalid: {len(pts)} (n, k) points × {ridges} ridges × "
+                                 f"{s.trials} trials = {size} results; valid: at most {MAX_RESULTS}")
 
 
 def _split_sizes(path: Path) -> tuple[int, int]:
@@ -94,107 +149,45 @@ def _split_sizes(path: Path) -> tuple[int, int]:
 # ---------------------------------------------------------------- the run
 
 def run(cfg, run_dir: Path) -> dict:
-    device = resolve_device(cfg.device)
-    dtype = resolve_dtype(cfg.dtype)
-    pts, deltas = grid.points(cfg.grid), grid.ridges(cfg.ridges)
-    task = Task(cfg, device, dtype)
+    s = settings(cfg)
+    r = resolve(s)
+    pts, deltas = list(r.points), np.array(r.ridges)
+    # load the task and its eigenstructure
+    task = Task(s, r, torch.device(r.device), resolve_dtype(s.dtype))
     spec = task.spectrum()
-    n_pts = np.array([p[0] for p in pts])[:, None]
-    theory = task.theory(spec, n_pts, np.array([p[1] for p in pts])[:, None], deltas[None, :])
-    curves = theory_curves(cfg, task, spec, deltas)  # all theory before the long loop: it fails fast
-    np.savez(run_dir / "theory_curves.npz", **curves)
     np.savez(run_dir / "spectrum.npz", eigvals=spec.eigvals, coeffs2=spec.coeffs2, noise=spec.noise)
-    train, test = measure(cfg, task, pts, deltas, run_dir)
+    # all theory before the long loop: it fails fast
+    n_pts, k_pts = (np.array([p[i] for p in pts])[:, None] for i in (0, 1))
+    theory = task.theory(spec, n_pts, k_pts, deltas[None, :])
+    curves = theory_curves(s, task, spec, deltas)
+    np.savez(run_dir / "theory_curves.npz", **curves)
+    # measure every (trial, n, k, δ), then save the table, the summary and the figures
+    train, test = measure(s, task, pts, deltas, run_dir)
     table = results_table(pts, deltas, train, test, theory)
     table.to_csv(run_dir / "results.csv", index=False)
-    summary = summarise(cfg, table, curves)
-    if cfg.plot.at_end:
-        plots.plot_run(run_dir)
+    summary = summarise(s, table, curves)
+    summary["resolved"] = dict(r.to_json(), spectrum_modes=spec.modes)
+    if s.plot.at_end:
+        plots.plot_run(run_dir, s)
     return summary
 
 
-class Task:
-    """Draws (train, test) features per (trial, n) and supplies the theory's eigenstructure."""
-
-    def __init__(self, cfg, device, dtype):
-        self.cfg, self.device, self.dtype = cfg, device, dtype
-        self.ds, self.feat = cfg.dataset, cfg.features
-        self.pool, self.population = None, None
-        if self.ds.name != "gaussian":
-            self.pool = data.load_pool(self.ds.name, resolve_data_dir(None, cfg.data_dir), dtype)
-            if self.ds.sampling == "pool":  # train and test points both come from the spectrum's N points
-                gen = torch.Generator().manual_seed(int(cfg.seed) + 7919)
-                self.pool = data.restrict_to_pool(self.pool, int(self.ds.spectrum_points), gen)
-                self.population = int(self.ds.spectrum_points)
-
-    def theory(self, spec: Spectrum, n, k, ridge) -> dict:
-        """The eigenframework's prediction; held-out corrected when sampling from a finite pool."""
-        res = rf_theory(spec, n, k, ridge, h=self.cfg.theory.table_step)
-        return held_out(res, np.broadcast_to(n, res["test_mse"].shape), self.population) if self.population else res
-
-    @property
-    def exact(self) -> bool:
-        return self.ds.name == "gaussian" and self.feat.name == "gaussian"
-
-    def spectrum(self) -> Spectrum:
-        if self.exact:
-            lam, v2 = data.powerlaw_modes(self.ds.modes, self.ds.alpha, self.ds.beta)
-            return Spectrum(lam * self.feat.weight_var, v2, float(self.ds.noise))
-        if self.population:
-            x, y = self.pool.x_train, self.pool.y_train
-        else:
-            gen = torch.Generator().manual_seed(int(self.cfg.seed) + 7919)
-            x, y = self.sample(int(self.ds.get("spectrum_points", 10000)), 0, gen)
-        lam, v2 = eigenstructure.cached_estimate(self.ds.name, x, y, self.feat.name, float(self.feat.weight_var),
-                                                 int(self.cfg.seed), self.device)
-        return Spectrum(lam, v2, float(self.ds.get("noise", 0.0)))
-
-    def sample(self, n: int, n_test: int, gen: torch.Generator):
-        """n training points (and n_test test points appended) as inputs x and targets y."""
-        if self.pool is None:
-            return data.sample_gaussian(self.ds.modes, self.ds.alpha, self.ds.beta, float(self.ds.noise),
-                                        n + n_test, gen, self.device, self.dtype)
-        if self.population:  # disjoint train and test points from the one pool
-            perm = torch.randperm(self.population, generator=gen)[:n + n_test]
-            x, y = self.pool.x_train[perm], self.pool.y_train[perm]
-        else:
-            tr = torch.randperm(len(self.pool.x_train), generator=gen)[:n]
-            te = torch.randperm(len(self.pool.x_test), generator=gen)[:n_test]
-            x = torch.cat([self.pool.x_train[tr], self.pool.x_test[te]])
-            y = torch.cat([self.pool.y_train[tr], self.pool.y_test[te]])
-        x, y = x.to(self.device, self.dtype), y.to(self.device, self.dtype)
-        return x, y
-
-    def draw(self, n: int, n_test: int, k_max: int, gen: torch.Generator, chunk: int = 2048):
-        """Raw features Ψ (n + n_test, k_max) of fresh points and one fresh weight draw, with targets."""
-        d = self.ds.modes if self.pool is None else self.pool.x_train.shape[1]
-        w = draw_weights(d, k_max, float(self.feat.weight_var), gen, self.device, self.dtype)
-        if self.exact:  # Gaussian features of Gaussian data: sample (ψ, y) jointly
-            return data.sample_gaussian_features(self.ds.modes, self.ds.alpha, self.ds.beta, float(self.ds.noise),
-                                                 n + n_test, w, gen)
-        x, y = self.sample(n, n_test, gen)
-        psi = torch.cat([features(x[i:i + chunk], w, self.feat.name) for i in range(0, len(x), chunk)])
-        return psi, y
-
-
-def measure(cfg, task: Task, pts, deltas, run_dir: Path):
+def measure(s: Settings, task: Task, pts, deltas, run_dir: Path):
     """Train/test MSE arrays (trials, points, ridges): fresh data and features per (trial, n)."""
     by_n: dict[int, list[int]] = {}
     for i, (n, k) in enumerate(pts):
         by_n.setdefault(n, []).append(i)
-    trials, n_test = int(cfg.trials), int(cfg.n_test)
-    train = np.empty((trials, len(pts), len(deltas)))
+    train = np.empty((s.trials, len(pts), len(deltas)))
     test = np.empty_like(train)
     ridges_t = torch.as_tensor(deltas, dtype=task.dtype, device=task.device)
     metrics = MetricsWriter(run_dir)
     t0 = time.monotonic()
-    with Progress(trials * len(by_n), "rf-sweep", unit="draws") as bar:
-        for trial in range(trials):
+    with Progress(s.trials * len(by_n), "rf-sweep", unit="draws") as bar:
+        for trial in range(s.trials):
             for n, idx in by_n.items():
-                gen = torch.Generator().manual_seed(int(cfg.seed) * 1_000_003 + trial * 10_007 + n)
-                psi, y = task.draw(n, n_test, max(pts[i][1] for i in idx), gen)
-                k_max = psi.shape[1]
-                perm = torch.randperm(k_max, generator=gen).to(task.device)  # nested prefixes: k columns each
+                gen = torch.Generator().manual_seed(s.seed * 1_000_003 + trial * 10_007 + n)
+                psi, y = task.draw(n, s.n_test, max(pts[i][1] for i in idx), gen)
+                perm = torch.randperm(psi.shape[1], generator=gen).to(task.device)  # nested prefixes: k columns each
                 for i in idx:
                     k = pts[i][1]
                     f = psi[:, perm[:k]] / k**0.5
@@ -226,9 +219,9 @@ def results_table(pts, deltas, train, test, theory) -> pd.DataFrame:
     })
 
 
-def theory_curves(cfg, task: Task, spec: Spectrum, deltas) -> dict[str, np.ndarray]:
+def theory_curves(s: Settings, task: Task, spec: Spectrum, deltas) -> dict[str, np.ndarray]:
     """Dense theory over k at fixed_n and over n at fixed_k (every ridge), plus the KRR limit."""
-    g, th = cfg.grid, cfg.theory
+    g, th = s.grid, s.theory
     ks = grid.theory_axis(g.k[0], g.k[1], th.curve_points, th.peak_points)
     ns = grid.theory_axis(g.n[0], g.n[1], th.curve_points, th.peak_points)
     ks, ns = ks[np.minimum(ks, g.fixed_n) < spec.modes], ns[np.minimum(ns, g.fixed_k) < spec.modes]
@@ -249,7 +242,7 @@ def deviations(table: pd.DataFrame) -> np.ndarray:
     return np.where(np.isfinite(table.theory_test_mse), dev, np.nan)
 
 
-def summarise(cfg, table: pd.DataFrame, curves) -> dict:
+def summarise(s: Settings, table: pd.DataFrame, curves) -> dict:
     dev = deviations(table)
     worst = int(np.nanargmax(dev))
     rel = np.abs(table.test_mse / table.theory_test_mse - 1)
@@ -261,9 +254,9 @@ def summarise(cfg, table: pd.DataFrame, curves) -> dict:
         "max_deviation_at": {c: float(table[c].iloc[worst]) for c in ("n", "k", "ridge")},
         "median_deviation_se": float(np.nanmedian(dev)),
         "median_relative_error": float(np.nanmedian(rel[np.isfinite(rel)])),
-        "points": int(len(table)), "trials": int(cfg.trials),
-        "optimal_ridge_theory_vs_k": {"k": curves["k"], "test_mse": opt_k, "n": int(cfg.grid.fixed_n)},
-        "optimal_ridge_theory_vs_n": {"n": curves["n"], "test_mse": opt_n, "k": int(cfg.grid.fixed_k)},
+        "points": int(len(table)), "trials": s.trials,
+        "optimal_ridge_theory_vs_k": {"k": curves["k"], "test_mse": opt_k, "n": s.grid.fixed_n},
+        "optimal_ridge_theory_vs_n": {"n": curves["n"], "test_mse": opt_n, "k": s.grid.fixed_k},
         "optimal_ridge_experiment": {"n": [int(i[0]) for i in exp.index], "k": [int(i[1]) for i in exp.index],
                                      "test_mse": exp.min(axis=1).to_numpy()},
         "theory_min_over_ridge_monotone": bool(np.all(np.diff(opt_k) <= 1e-12 * opt_k[:-1])
