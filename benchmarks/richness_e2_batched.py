@@ -18,10 +18,9 @@ import time
 import torch
 
 from repro.experiments.richness import measure
-from repro.experiments.richness.model import StackedMLP, mlp_forward
+from repro.experiments.richness.model import StackedMLP, mlp_forward, mse_loss
 from repro.experiments.richness.parametrization import scales_for
 from repro.experiments.richness.one_step import random_batches, sgd_step, trial_chunk
-from repro.experiments.richness.train import loss_fn
 
 
 def batched(x, y, width, trials, batch, gen):
@@ -50,7 +49,7 @@ def looped(x, y, width, trials, batch, gen):
         opt = torch.optim.SGD([{"params": [w, c], "lr": s.eta} for s, w, c in zip(scales, W, b)])
         f, _, acts = mlp_forward(layers(), xb)
         h0 = acts[-1].detach()
-        loss_fn(f, yb, "mean").backward()
+        mse_loss(f, yb, "mean").backward()
         opt.step()
         with torch.no_grad():
             out.append(float(measure.rel_change(mlp_forward(layers(), xb)[2][-1], h0)))

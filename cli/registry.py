@@ -56,7 +56,9 @@ EXPERIMENTS: dict[str, Experiment] = {
             "richness", "richness",
             "wide networks along the richness scale, lazy (NTK) to rich (muP) (Karkada's tutorial)",
             "repro richness --width 4096 r=0,0.25,0.5",
-            (Option("experiment", str, "train | e1 | e2 | e3 | e4 | gamma_sweep | coord | lazy | gauges"),
+            (Option("experiment", str, "train | named_points_mlp (alias e1) | width_exponents (e2) | lr_transfer (e3) | "
+                                       "named_points_cnn (e4) | gamma_sweep | coord_check (coord) | lazy_limit (lazy) | "
+                                       "gauges"),
              Option("width", int, "hidden width n"),
              Option("r", float, "richness width exponent r: 0 = NTK/lazy, 0.5 = muP/rich (outside [0, 1/2]: a warning)"),
              Option("gamma0", float, "width-independent prefactor: richness alpha = gamma0 * width^r; the paper's "

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ConfigError
+from .hub import hub_reachable
 
 DATASETS = ("mnist", "fashion_mnist", "cifar10")
 HUB_NAMES = {"mnist": "ylecun/mnist", "fashion_mnist": "zalando-datasets/fashion_mnist", "cifar10": "uoft-cs/cifar10"}
@@ -29,20 +30,6 @@ def load_images(name: str, data_dir: Path | None, split: str = "train") -> tuple
     if local is not None:
         return _load_local(name, local, split)
     return _load_hub(name, split, data_dir)
-
-
-def hub_reachable(host: str = "huggingface.co", timeout: float = 2.0) -> bool:
-    """A cheap connectivity probe, so an offline machine fails before any work, not mid-run."""
-    import os
-    import socket
-
-    if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1":
-        return False
-    try:
-        socket.create_connection((host, 443), timeout=timeout).close()
-        return True
-    except OSError:
-        return False
 
 
 def require_available(name: str, data_dir: Path | None) -> Path | None:

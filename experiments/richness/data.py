@@ -6,15 +6,19 @@ targets for an MSE loss. The teacher task: x ~ N(0, I_d), y = a fixed random sqr
 """
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from repro.experiments.common.datadir import resolve_data_dir
-from repro.experiments.common.images import load_images
+from repro.experiments.common.images import find_local, load_images
 
 DATASETS = ("teacher", "mnist", "cifar10")
+# Examples in each split of the full datasets (the hub's copies); a local copy may hold fewer (split_sizes).
+SPLIT_SIZES = {"mnist": {"train": 60000, "test": 10000}, "cifar10": {"train": 50000, "test": 10000}}
 
 
 @dataclass
@@ -58,8 +62,7 @@ def image_task(name: str, n_train: int, n_test: int, data_dir, flatten: bool) ->
     parts = []
     for split, n in (("train", n_train), ("test", n_test)):
         x, y = load_images(name, root, split)
-        if len(x) < n:
-            raise ValueError(f"{name} {split} has {len(x)} examples, fewer than the {n} asked for")
+        assert len(x) >= n, f"{name} {split} has {len(x)} examples < {n}: validate checks n_train/n_test"
         xt = torch.as_tensor(x[:n], dtype=torch.float64) / 255.0
         if xt.ndim == 4:
             xt = xt.permute(0, 3, 1, 2)  # NHWC -> NCHW
@@ -69,9 +72,24 @@ def image_task(name: str, n_train: int, n_test: int, data_dir, flatten: bool) ->
     return Data(*parts, name)
 
 
-def load_data(name: str, n_train: int, n_test: int, data_dir=None, flatten: bool = True, teacher=None) -> Data:
+def load_data(name: str, n_train: int, n_test: int, data_dir, flatten: bool, teacher) -> Data:
+    """The task `name`: the teacher task (settings.Teacher: d, k, width, seed) or the first images of a split."""
     if name == "teacher":
-        t = teacher or {}
-        return teacher_task(n_train, n_test, int(t.get("d", 32)), int(t.get("k", 1)), int(t.get("width", 256)),
-                            int(t.get("seed", 1234)))
+        return teacher_task(n_train, n_test, teacher.d, teacher.k, teacher.width, teacher.seed)
     return image_task(name, n_train, n_test, data_dir, flatten)
+
+
+def split_sizes(name: str, data_dir: Path | None) -> tuple[dict[str, int], str]:
+    """Examples per split of image dataset `name` and where they come from: the local .npz copy if there is
+    one (read from the array headers, nothing loaded), else the full dataset the hub serves."""
+    local = find_local(name, data_dir)
+    if local is None or local.suffix != ".npz":
+        return dict(SPLIT_SIZES[name]), "the full dataset"
+    sizes = {}
+    with zipfile.ZipFile(local) as z:
+        for split in ("train", "test"):
+            with z.open(f"x_{split}.npy") as f:
+                version = np.lib.format.read_magic(f)
+                header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                sizes[split] = int(header(f)[0][0])
+    return sizes, str(local)

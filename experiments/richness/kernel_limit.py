@@ -1,4 +1,4 @@
-"""The lazy limit (spec section 10): as richness -> 0 the trained network equals its linearisation,
+"""lazy_limit: the lazy limit (spec section 10): as richness -> 0 the trained network equals its linearisation,
 i.e. full-batch GD with the initial NTK. Centred model (f - f0), L = (1/2P) sum ||f - y||^2, float64.
 
 For each gamma0 (richness alpha/sqrt(n) = gamma0 n^(r - 1/2)): train the network by full-batch GD at
@@ -20,18 +20,20 @@ import torch
 from repro.experiments.common.progress import Progress
 
 from . import measure
-from .data import Data
-from .model import MLP
+from .context import Context
+from .data import Data, load_data
+from .model import MLP, activation_patterns, mlp_forward, mse_loss
 from .ntk import as_matrix, model_ntk
+from .settings import Common, LazyLimit, Resolved
 from .theory import kernel_regression, linearized_gd
-from .train import Setting, build_model, predict, train
+from .train import Net, build_model, net_from, predict, setting_from, train
 
 
-def lazy_point(s: Setting, data: Data, device) -> dict:
-    """One richness value: network after s.steps GD steps vs the linearised model after the same steps."""
+def lazy_point(net: Net, common: Common, steps: int, data: Data, device) -> dict:
+    """One richness value: network after `steps` GD steps vs the linearised model after the same steps."""
     dt = torch.float64
     d = data.to(device, dt)
-    model = build_model(s, data, device, dt)
+    model = build_model(net, data, device, dt)
     P, k = d.y_train.shape
     theta0 = model_ntk(model, d.x_train)
     th = as_matrix(theta0)
@@ -40,15 +42,15 @@ def lazy_point(s: Setting, data: Data, device) -> dict:
     lr = P / e_max
     r0 = -d.y_train.flatten()  # centred model: f0 = 0 on every point
     zeros = torch.zeros(th_test.shape[0], dtype=dt, device=device)
-    r_lin, f_lin_test = linearized_gd(th.cpu(), th_test.cpu(), r0.cpu(), zeros.cpu(), lr, s.steps, P)
+    r_lin, f_lin_test = linearized_gd(th.cpu(), th_test.cpu(), r0.cpu(), zeros.cpu(), lr, steps, P)
     f0_test, f0_train = predict(model, d.x_test), predict(model, d.x_train)
     kink_free = None
     if isinstance(model, MLP):
         layers0 = [(V.detach().clone(), None if c is None else c.detach().clone()) for V, c in model.effective_layers()]
-        kink_free = gated_gd(layers0, model.lams(), model.gain, d.x_train, d.y_train, d.x_test, lr, s.steps).cpu()
-    s = replace(s, lr=lr, batch=P, momentum=0.0, loss="half_sum", center=True, probe=0, ntk_probe=0,
-                log_every=s.steps)
-    train(s, data, device, dt, model=model)
+        kink_free = gated_gd(layers0, model.lams(), model.gain, d.x_train, d.y_train, d.x_test, lr, steps).cpu()
+    s = setting_from(common, net, lr=lr, batch=P, momentum=0.0, steps=steps, center=True, probe=0, ntk_probe=0,
+                     log_every=steps, ntk_every=steps)
+    train(replace(s, loss="half_sum"), data, device, dt, model=model)  # the loss of the linearised GD above
     f_net_test = (predict(model, d.x_test) - f0_test).flatten().cpu()
     f_net_train = (predict(model, d.x_train) - f0_train).flatten().cpu()
     f_lin_train = d.y_train.flatten().cpu() + r_lin
@@ -58,13 +60,13 @@ def lazy_point(s: Setting, data: Data, device) -> dict:
     extra = {}
     if kink_free is not None:
         with torch.no_grad():
-            patterns0 = _patterns(layers0, d.x_test, model.gain)
-            now = _patterns(model.effective_layers(), d.x_test, model.gain)
+            patterns0 = activation_patterns(layers0, d.x_test, model.gain)
+            now = activation_patterns(model.effective_layers(), d.x_test, model.gain)
         extra = {"D_test_kink_free": float((kink_free - f_lin_test).norm() / f_lin_test.norm()),
                  "D_test_net_vs_kink_free": float((f_net_test - kink_free).norm() / f_lin_test.norm()),
                  "flipped_fraction_test": float(torch.stack([(a != b).double().mean() for a, b in zip(now, patterns0)]).mean())}
     return {
-        **s.richness_record(), "lr": lr, "e_max": e_max, "steps": s.steps,
+        **net.richness_record(), "lr": lr, "e_max": e_max, "steps": steps,
         "D_test": float((f_net_test - f_lin_test).norm() / f_lin_test.norm()),
         "D_train": float((f_net_train - f_lin_train).norm() / f_lin_train.norm()),
         "train_resid_lin": float(r_lin.norm() / r0.norm().cpu()),
@@ -80,36 +82,21 @@ def lazy_point(s: Setting, data: Data, device) -> dict:
     }
 
 
-def _patterns(layers, x, gain):
-    """ReLU activation patterns [z_l > 0] of every hidden layer on inputs x."""
-    out, a = [], x
-    for V, c in layers[:-1]:
-        z = a @ V.T + (0 if c is None else c)
-        out.append(z > 0)
-        a = gain * torch.relu(z)
-    return out
-
-
 def gated_gd(layers0, lams, gain, x_train, y_train, x_test, lr: float, steps: int) -> torch.Tensor:
     """The kink-free reference: the MLP with the activation patterns of init frozen on every input, trained
     centred by full-batch GD on L = (1/2P) sum ||f - y||^2, effective weights V_l stepping with lr * lam_l
     (the gauge-invariant form of the network's own GD). Returns f_T(x_test) - f_0(x_test), flattened."""
-    m_train, m_test = _patterns(layers0, x_train, gain), _patterns(layers0, x_test, gain)
+    m_train, m_test = activation_patterns(layers0, x_train, gain), activation_patterns(layers0, x_test, gain)
 
     def forward(layers, x, masks):
-        a = x
-        for i, (V, c) in enumerate(layers):
-            z = a @ V.T + (0 if c is None else c)
-            if i < len(layers) - 1:
-                a = gain * masks[i].to(z.dtype) * z
-        return z
+        return mlp_forward(layers, x, gain, masks=masks)[0]
 
     with torch.no_grad():
         f0_train, f0_test = forward(layers0, x_train, m_train), forward(layers0, x_test, m_test)
     layers = [(V.clone().requires_grad_(), None if c is None else c.clone().requires_grad_()) for V, c in layers0]
     params = [(p, lam) for (V, c), lam in zip(layers, lams) for p in (V, c) if p is not None]
     for _ in range(steps):
-        loss = 0.5 * ((forward(layers, x_train, m_train) - f0_train - y_train) ** 2).sum(-1).mean()
+        loss = mse_loss(forward(layers, x_train, m_train) - f0_train, y_train, "half_sum")
         grads = torch.autograd.grad(loss, [p for p, _ in params])
         with torch.no_grad():
             for (p, lam), g in zip(params, grads):
@@ -118,12 +105,14 @@ def gated_gd(layers0, lams, gain, x_train, y_train, x_test, lr: float, steps: in
         return (forward(layers, x_test, m_test) - f0_test).flatten()
 
 
-def lazy_check(s: Setting, data: Data, gamma0s, device, tolerance: float, log=None,
-               fit_max_richness: float = 0.01, exponent_tolerance: float = 0.1) -> dict:
+def lazy_check(b: LazyLimit, common: Common, data: Data, device, log=None) -> dict:
+    """Every gamma0 of b.gamma0_values (rich -> lazy), then the checks: D small at the smallest richness, D
+    shrinking, and the kink-free reference's exponent over richness <= b.fit_max_richness."""
     points = []
-    with Progress(len(gamma0s), "richness lazy", unit="gamma0") as bar:
-        for g0 in gamma0s:
-            p = lazy_point(replace(s, gamma0=float(g0)), data, device)
+    with Progress(len(b.gamma0_values), "richness lazy_limit", unit="gamma0") as bar:
+        for g0 in b.gamma0_values:
+            net = net_from(common, model="mlp", width=b.width, depth=b.depth, r=b.r, gamma0=g0, gauge=b.gauge)
+            p = lazy_point(net, common, b.steps, data, device)
             points.append(p)
             if log is not None:
                 log(p)
@@ -137,21 +126,21 @@ def lazy_check(s: Setting, data: Data, gamma0s, device, tolerance: float, log=No
         "prediction": "network = linearised model (kernel GD with Theta_0) as richness -> 0; spec: D ~ gamma0 [D/U]",
         "points": points,
         "D_test_at_smallest_richness": smallest["D_test"], "smallest_richness": smallest["alpha_over_sqrt_n"],
-        "tolerance": tolerance, "pass_small": smallest["D_test"] <= tolerance,
+        "tolerance": b.tolerance, "pass_small": smallest["D_test"] <= b.tolerance,
         "shrinks_as_richness_to_0": bool(np.all(np.diff(D[order]) > 0)),
         "fitted_exponent_D_vs_richness": slope,
     }
-    lazy_end = rich <= fit_max_richness
+    lazy_end = rich <= b.fit_max_richness
     if "D_test_kink_free" in points[0] and lazy_end.sum() >= 2:
         Dk = np.array([p["D_test_kink_free"] for p in points])
         fit = lambda v: float(np.polyfit(np.log(rich[lazy_end]), np.log(v[lazy_end]), 1)[0])  # noqa: E731
         kf = fit(Dk)
         out.update({
-            "fit_range": f"richness <= {fit_max_richness} (at richness ~ 1 D saturates at O(1): no power law there)",
+            "fit_range": f"richness <= {b.fit_max_richness} (at richness ~ 1 D saturates at O(1): no power law there)",
             "fitted_exponent_D_lazy_end": fit(D),
             "kink_free": {"what": "same network, ReLU patterns frozen at init (same f0 and Theta_0), same GD",
-                          "predicted_exponent": 1.0, "fitted_exponent": kf, "exponent_tolerance": exponent_tolerance,
-                          "pass": abs(kf - 1.0) <= exponent_tolerance},
+                          "predicted_exponent": 1.0, "fitted_exponent": kf, "exponent_tolerance": b.exponent_tolerance,
+                          "pass": abs(kf - 1.0) <= b.exponent_tolerance},
             "note": ("spec: D ~ gamma0 [D/U] holds for the kink-free network (smooth second-order term). The ReLU "
                      "network adds the units whose pre-activation changes sign (a fraction ~ richness, see "
                      "flipped_fraction_test), a random-sign term ~ sqrt(richness / n) that dominates as richness -> 0 "
@@ -159,3 +148,10 @@ def lazy_check(s: Setting, data: Data, gamma0s, device, tolerance: float, log=No
         })
     return out
 
+
+def run_lazy_limit(rs: Resolved, ctx: Context) -> dict:
+    b, c = rs.block, rs.common
+    data = load_data(b.dataset, b.n_train, b.n_test, c.data_dir, True, c.teacher)
+    res = lazy_check(b, c, data, ctx.device, log=lambda row: ctx.writer.log(**row))
+    ctx.save_results("lazy", **res)
+    return res

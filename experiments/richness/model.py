@@ -24,21 +24,62 @@ def mlp_dims(d_in: int, width: int, depth: int, k: int) -> list[int]:
     return [d_in] + [width] * (depth - 1) + [k]
 
 
-def mlp_forward(layers, x: torch.Tensor, gain: float = SQRT2):
-    """Dense forward on effective layers [(V, c)], V of shape (..., n_out, n_in), c (..., n_out) or None.
+def mlp_forward(layers, x: torch.Tensor, gain: float = SQRT2, mults=None, masks=None):
+    """The MLP's forward pass, z_l = affine_l(a_{l-1}) and a_l = gain * ReLU(z_l) between layers.
 
-    Leading dims of V broadcast (stacked trials). Returns output, pre-activations zs, inputs of each layer acts.
+    layers: [(V, c)] effective weights V (..., n_out, n_in) and biases c (..., n_out) or None, z = a V^T + c;
+      leading dims of V broadcast (stacked trials). With `mults` = [g_l] they are the raw (W, b) instead and
+      z = g (a W^T + b) by one fused baddbmm per layer, with no g*W copy (3-d a and W, no autograd: the
+      stacked one-step update of width_exponents).
+    masks: ReLU activation patterns [z_l > 0] of the hidden layers to use instead of the current ones: the gated
+      network phi(z) = gain * mask * z (the kink-free reference of the lazy limit).
+    Returns the output f, the pre-activations zs (f last) and the input of every layer acts.
     """
     a, zs, acts = x, [], []
-    for i, (V, c) in enumerate(layers):
+    for i, (W, c) in enumerate(layers):
         acts.append(a)
-        z = a @ V.transpose(-1, -2)
-        if c is not None:
-            z = z + c.unsqueeze(-2)
+        z = _affine(a, W, c) if mults is None else _affine_fused(a, W, c, mults[i])
         zs.append(z)
         if i < len(layers) - 1:
-            a = gain * torch.relu(z)
+            if masks is not None:
+                a = gain * masks[i].to(z.dtype) * z
+            elif mults is not None:
+                a = torch.relu(z).mul_(gain)
+            else:
+                a = gain * torch.relu(z)
     return zs[-1], zs, acts
+
+
+def _affine(a, V, c):
+    z = a @ V.transpose(-1, -2)
+    return z if c is None else z + c.unsqueeze(-2)
+
+
+def _affine_fused(a, W, b, g: float):
+    assert a.ndim == 3 and not torch.is_grad_enabled(), "the fused layer is for the stacked step under no_grad"
+    if b is None:
+        return torch.bmm(a, W.transpose(-1, -2)).mul_(g)
+    return torch.baddbmm(b.unsqueeze(-2), a, W.transpose(-1, -2), beta=g, alpha=g)
+
+
+def activation_patterns(layers, x: torch.Tensor, gain: float = SQRT2) -> list[torch.Tensor]:
+    """ReLU activation patterns [z_l > 0] of every hidden layer on inputs x."""
+    return [z > 0 for z in mlp_forward(layers, x, gain)[1][:-1]]
+
+
+def mse_loss(f: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
+    """The training loss of outputs f (..., P, k), one value per leading (trial) index.
+
+    'mean': MSE over examples and outputs (the author's); 'half_sum': (1/2P) sum_i ||f_i - y_i||^2 (spec sec. 10).
+    """
+    sq = (f - y) ** 2
+    return sq.mean(dim=(-2, -1)) if kind == "mean" else 0.5 * sq.sum(-1).mean(-1)
+
+
+def mse_loss_grad(residual: torch.Tensor, kind: str) -> torch.Tensor:
+    """dL/df of mse_loss from the residual f - y (..., P, k): 2 (f - y)/(Pk) for 'mean', (f - y)/P for 'half_sum'."""
+    P, k = residual.shape[-2:]
+    return residual * (2.0 / (P * k)) if kind == "mean" else residual / P
 
 
 class ScaledNet(nn.Module):
@@ -156,6 +197,10 @@ class StackedMLP:
     def forward(self, x: torch.Tensor, W=None, b=None):
         """x is (P, d) shared by all trials or (T, P, d); returns f (T, P, k), zs, acts."""
         return mlp_forward(self.effective_layers(W, b), x, self.gain)
+
+    def forward_fused(self, x: torch.Tensor, W, b):
+        """The same from raw weights, fused (mlp_forward with mults): x (T, P, d), under no_grad."""
+        return mlp_forward(list(zip(W, b)), x, self.gain, mults=[s.g for s in self.scales])
 
 
 def _randn(shape, generator, device, dtype):

@@ -23,8 +23,7 @@ def gram_ntk(layers, lams, x: torch.Tensor, x2: torch.Tensor | None = None, gain
     (x2 must be None). With the patterns of the initial network this gives the kernel's change from the
     weights alone, without the units whose pre-activation changed sign (used to split the NTK change).
     """
-    if masks is not None and x2 is not None:
-        raise ValueError("masks apply to the x-x kernel only (x2 must be None)")
+    assert masks is None or x2 is None, "masks apply to the x-x kernel only (x2 must be None)"
     _, zs1, acts1 = mlp_forward(layers, x, gain)
     zs2, acts2 = (zs1, acts1) if x2 is None else mlp_forward(layers, x2, gain)[1:]
     k = zs1[-1].shape[-1]

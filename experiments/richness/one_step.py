@@ -12,11 +12,34 @@ lr of the widest network's initial kernel), i.e. a fixed O(1) training time, and
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from . import measure
-from .model import StackedMLP
+from .model import StackedMLP, mse_loss, mse_loss_grad
 from .ntk import as_matrix, gram_ntk
+
+@dataclass(frozen=True)
+class OneStep:
+    """What every trial at every width shares: the network (but its width and r), the two steps and the NTK
+    training (ntk_steps full-batch GD steps at base lr ntk_lr on the first ntk_probe points; 0 = off)."""
+    depth: int
+    gamma0: float
+    gauge: str
+    bias: bool
+    gain: float
+    lr: float
+    batch: int
+    table_batch: int
+    trials: int
+    loss: str
+    center: bool
+    ntk_probe: int
+    ntk_steps: int
+    ntk_lr: float
+    seed: int
+
 
 UPDATE_QUANTITIES = ("df_norm", "dh_norm", "dh_rel", "grad_h", "dW_hidden_op", "dW_hidden_fro",
                      "dW_readin_op", "dW_readin_fro", "dW_readout_op", "dW_readout_fro", "ntk_change_one_step")
@@ -39,11 +62,9 @@ def sgd_step(net: StackedMLP, x, y, lr: float, loss_kind: str, center: bool):
         T = net.trials
         if x.ndim == 2:
             x = x.expand(T, *x.shape)
-        f0, zs, acts = _fused_forward(net, x, net.W, net.b)
+        f0, zs, acts = net.forward_fused(x, net.W, net.b)
         off = f0 if center else 0
-        res = f0 - off - y  # (T, B, k); the centred model's residual is exactly -y
-        B, k = res.shape[-2:]
-        delta = res * (2.0 / (B * k)) if loss_kind == "mean" else res / B  # dL_t/df, per trial
+        delta = mse_loss_grad(f0 - off - y, loss_kind)  # dL_t/df, per trial; the centred residual is exactly -y
         L = len(net.W)
         W1, b1, grad_h = [None] * L, [None] * L, None
         for l in range(L - 1, -1, -1):
@@ -59,25 +80,9 @@ def sgd_step(net: StackedMLP, x, y, lr: float, loss_kind: str, center: bool):
                     grad_h = back.flatten(1).norm(dim=1) * s.g
                 # delta_{l-1} = phi'(z_{l-1}) * dL/da_{l-1}, phi' = gain [z > 0]; g_l and the gain in one pass
                 delta = back.mul_(s.g * net.gain).masked_fill_(zs[l - 1] <= 0, 0.0)
-        f1, _, acts1 = _fused_forward(net, x, W1, b1)
+        f1, _, acts1 = net.forward_fused(x, W1, b1)
     resid = (f0 - off - y).flatten(1).norm(dim=1)
     return {"f0": f0, "f1": f1, "acts0": acts, "acts1": acts1, "grad_h": grad_h, "W1": W1, "b1": b1, "resid": resid}
-
-
-def _fused_forward(net: StackedMLP, x, W, b):
-    """Stacked forward on raw weights: z_l = g_l (a W_l^T + b_l) by one baddbmm per layer (no g*W copy)."""
-    a, zs, acts = x, [], []
-    for i, (s, w, c) in enumerate(zip(net.scales, W, b)):
-        acts.append(a)
-        w = w.detach()
-        if c is None:
-            z = torch.bmm(a, w.transpose(-1, -2)).mul_(s.g)
-        else:
-            z = torch.baddbmm(c.detach().unsqueeze(-2), a, w.transpose(-1, -2), beta=s.g, alpha=s.g)
-        zs.append(z)
-        if i < len(W) - 1:
-            a = torch.relu(z).mul_(net.gain)
-    return zs[-1], zs, acts
 
 
 def rms_rows(t: torch.Tensor) -> torch.Tensor:
@@ -102,8 +107,7 @@ def step_factor(loss_kind: str, n_points: int, k: int) -> float:
     return 2.0 / (n_points * k) if loss_kind == "mean" else 1.0 / n_points
 
 
-def reference_ntk_lr(data, width: int, depth: int, ntk_probe: int, loss_kind: str, lr_frac: float, seed: int,
-                     device, dtype, bias: bool = True, draws: int = 4) -> dict:
+def reference_ntk_lr(data, width: int, spec: OneStep, lr_frac: float, draws: int, device, dtype) -> dict:
     """One base lr for the NTK-change training at every width and r: lr_frac x the linearised model's stable
     maximum 2/(c e_max), e_max the top eigenvalue of Theta_0(X, X) on the probe batch averaged over `draws`
     networks of `width` (the widest: nearest the width-independent kernel).
@@ -111,14 +115,14 @@ def reference_ntk_lr(data, width: int, depth: int, ntk_probe: int, loss_kind: st
     Theta_0 does not depend on r for a given draw (effective lr x effective init variance is r-free in every
     layer), so one lr serves every r, and a fixed number of steps is the same O(1) training time at every width.
     """
-    gen = torch.Generator().manual_seed(int(seed) * 7919 + 104729)
-    x = data.x_train[:ntk_probe].to(device, dtype)
-    net = StackedMLP(data.d_in, width, depth, data.k, draws, 0.5, 1.0, "mup", bias=bias, generator=gen,
-                     device=device, dtype=dtype)
+    gen = torch.Generator().manual_seed(int(spec.seed) * 7919 + 104729)
+    x = data.x_train[:spec.ntk_probe].to(device, dtype)
+    net = StackedMLP(data.d_in, width, spec.depth, data.k, draws, 0.5, 1.0, "mup", bias=spec.bias, gain=spec.gain,
+                     generator=gen, device=device, dtype=dtype)
     with torch.no_grad():
         th0 = gram_ntk(net.effective_layers(), [s.lam for s in net.scales], x, gain=net.gain)
         e_max = torch.linalg.eigvalsh(as_matrix(th0).double())[:, -1]
-    c = step_factor(loss_kind, ntk_probe, data.k)
+    c = step_factor(spec.loss, spec.ntk_probe, data.k)
     return {"lr": float(lr_frac * 2.0 / (c * e_max.mean())), "e_max_mean": float(e_max.mean()),
             "e_max_std": float(e_max.std()) if draws > 1 else 0.0, "width": width, "draws": draws}
 
@@ -142,10 +146,10 @@ def ntk_after_training(net: StackedMLP, x, y, steps: int, lr: float, loss_kind: 
     b = [None if c is None else c.detach().clone().requires_grad_() for c in net.b]
     params = [(p, s.eta) for s, w, c in zip(net.scales, W, b) for p in (w, c) if p is not None]
     off = f0 if center else torch.zeros_like(f0)
-    loss0 = _losses(f0 - off, y, loss_kind)
+    loss0 = mse_loss(f0 - off, y, loss_kind)
     for _ in range(steps):
         f = net.forward(x, W, b)[0] - off
-        grads = torch.autograd.grad(_losses(f, y, loss_kind).sum(), [p for p, _ in params])
+        grads = torch.autograd.grad(mse_loss(f, y, loss_kind).sum(), [p for p, _ in params])
         with torch.no_grad():
             for (p, eta), g in zip(params, grads):
                 p -= lr * eta * g
@@ -153,53 +157,44 @@ def ntk_after_training(net: StackedMLP, x, y, steps: int, lr: float, loss_kind: 
         layers = net.effective_layers(W, b)
         th = gram_ntk(layers, lams, x, gain=net.gain)
         th_w = gram_ntk(layers, lams, x, gain=net.gain, masks=masks0)
-        lossT = _losses(net.forward(x, W, b)[0] - off, y, loss_kind)
+        lossT = mse_loss(net.forward(x, W, b)[0] - off, y, loss_kind)
     return {"ntk_change": measure.ntk_change(th, th0), "ntk_change_weights": measure.ntk_change(th_w, th0),
             "ntk_change_flips": (th - th_w).flatten(1).norm(dim=1) / th0.flatten(1).norm(dim=1),
             "ntk_loss_ratio": lossT / loss0}
 
 
-def _losses(f: torch.Tensor, y: torch.Tensor, loss_kind: str) -> torch.Tensor:
-    """Per-trial training loss of stacked outputs f (T, P, k) against shared targets y (P, k)."""
-    sq = (f - y) ** 2
-    return sq.mean(dim=(-1, -2)) if loss_kind == "mean" else 0.5 * sq.sum(-1).mean(-1)
-
-
-def measure_width(data, width: int, depth: int, r: float, gamma0: float, gauge: str, trials: int, batch: int,
-                  table_batch: int, lr: float, loss_kind: str, center: bool, ntk_probe: int, seed: int,
-                  device, dtype, bias: bool = True, ntk_steps: int = 0,
-                  ntk_lr: float = 0.0) -> dict[str, torch.Tensor]:
-    """All per-trial quantities at one width: E2's ||dh_2||/||h_2|| at `batch`, the table at `table_batch`,
-    and the NTK change on the first `ntk_probe` training points after one step and after `ntk_steps` GD steps
-    at base lr `ntk_lr` (reference_ntk_lr)."""
-    gen = torch.Generator().manual_seed(int(seed) * 7919 + width)
+def measure_width(data, width: int, r: float, spec: OneStep, device, dtype) -> dict[str, torch.Tensor]:
+    """All per-trial quantities at one width: E2's ||dh_2||/||h_2|| at spec.batch, the table at spec.table_batch,
+    and the NTK change on the first spec.ntk_probe training points after one step and after spec.ntk_steps GD
+    steps at base lr spec.ntk_lr (reference_ntk_lr)."""
+    gen = torch.Generator().manual_seed(int(spec.seed) * 7919 + width)
     x_all, y_all = data.x_train.to(device, dtype), data.y_train.to(device, dtype)
-    px, py = x_all[:ntk_probe], y_all[:ntk_probe]
+    px, py = x_all[:spec.ntk_probe], y_all[:spec.ntk_probe]
     out: dict[str, list] = {}
     done = 0
-    while done < trials:
-        t = min(trial_chunk(width, trials, device=device), trials - done)
-        net = StackedMLP(data.d_in, width, depth, data.k, t, r, gamma0, gauge, bias=bias, generator=gen,
-                         device=device, dtype=dtype)
+    while done < spec.trials:
+        t = min(trial_chunk(width, spec.trials, device=device), spec.trials - done)
+        net = StackedMLP(data.d_in, width, spec.depth, data.k, t, r, spec.gamma0, spec.gauge, bias=spec.bias,
+                         gain=spec.gain, generator=gen, device=device, dtype=dtype)
         rows = {}
         # E2 (author): relative change of the last hidden representation on the step's own batch.
-        idx = random_batches(len(x_all), t, batch, gen).to(device)
-        st = sgd_step(net, x_all[idx], y_all[idx], lr, loss_kind, center)
+        idx = random_batches(len(x_all), t, spec.batch, gen).to(device)
+        st = sgd_step(net, x_all[idx], y_all[idx], spec.lr, spec.loss, spec.center)
         rows["e2_dh_rel"] = measure.rel_change(st["acts1"][-1], st["acts0"][-1])
         rows["e2_resid"] = st["resid"]
         # Exponent table: a small batch keeps rank(dW) << n, so Frobenius ratios mean what section 9 says.
-        idx = random_batches(len(x_all), t, table_batch, gen).to(device)
-        st = sgd_step(net, x_all[idx], y_all[idx], lr, loss_kind, center)
-        rows.update(table_quantities(net, st, width, table_batch + 1))
-        if ntk_probe > 0:
+        idx = random_batches(len(x_all), t, spec.table_batch, gen).to(device)
+        st = sgd_step(net, x_all[idx], y_all[idx], spec.lr, spec.loss, spec.center)
+        rows.update(table_quantities(net, st, width, spec.table_batch + 1))
+        if spec.ntk_probe > 0:
             with torch.no_grad():
                 lams = [s.lam for s in net.scales]
                 th0 = gram_ntk(net.effective_layers(), lams, px, gain=net.gain)
                 th1 = gram_ntk(net.effective_layers(st["W1"], st["b1"]), lams, px, gain=net.gain)
                 # One small step (on the table batch): reported, not checked (module docstring).
                 rows["ntk_change_one_step"] = measure.ntk_change(th1, th0)
-            if ntk_steps > 0:
-                rows.update(ntk_after_training(net, px, py, ntk_steps, ntk_lr, loss_kind, center))
+            if spec.ntk_steps > 0:
+                rows.update(ntk_after_training(net, px, py, spec.ntk_steps, spec.ntk_lr, spec.loss, spec.center))
         for k, v in rows.items():
             out.setdefault(k, []).append(v.detach().double().cpu())
         done += t

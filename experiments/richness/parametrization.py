@@ -14,8 +14,6 @@ import math
 import warnings
 from dataclasses import dataclass
 
-from repro.experiments.common.errors import ConfigError
-
 GAUGES = ("stp", "mup", "rescale")
 ROLES = ("readin", "hidden", "readout")
 # Named points (r, gauge) at gamma0 = 1; spec section 7: the three gauges' endpoints r = 0 -> 1/2.
@@ -52,8 +50,7 @@ def finite_richness(alpha_value: float, width: int) -> float:
 
 
 def q_factor(role: str, fan_in: int, a: float) -> float:
-    if role not in ROLES:
-        raise ValueError(f"role={role!r}; valid: {ROLES}")
+    assert role in ROLES, role
     return 1.0 / fan_in if role == "readout" else a * a / fan_in
 
 
@@ -64,15 +61,13 @@ def layer_scale(role: str, fan_in: int, a: float, gauge: str) -> LayerScale:
         return LayerScale(role, fan_in, 1.0, q, math.sqrt(q) / a)
     if gauge == "mup":
         return LayerScale(role, fan_in, math.sqrt(q), 1.0, 1.0 / a)
-    if gauge == "rescale":
-        return LayerScale(role, fan_in, math.sqrt(q) / a, a * a, 1.0)
-    raise ValueError(f"gauge={gauge!r}; valid: {GAUGES}")
+    assert gauge == "rescale", f"gauge={gauge!r}; validate allows only {GAUGES}"
+    return LayerScale(role, fan_in, math.sqrt(q) / a, a * a, 1.0)
 
 
 def roles_for(n_layers: int) -> list[str]:
     """First weighted layer reads in, last reads out, all others are hidden."""
-    if n_layers < 2:
-        raise ValueError("need at least a read-in and a read-out layer")
+    assert n_layers >= 2, "need at least a read-in and a read-out layer (validate: depth >= 2)"
     return ["readin"] + ["hidden"] * (n_layers - 2) + ["readout"]
 
 
@@ -81,20 +76,10 @@ def scales_for(fan_ins: list[int], width: int, r: float, gamma0: float, gauge: s
     return [layer_scale(role, m, a, gauge) for role, m in zip(roles_for(len(fan_ins)), fan_ins)]
 
 
-def resolve_point(param: str | None, r: float, gauge: str) -> tuple[float, str]:
-    """A named point (ntp, mup, ...) fixes r and the gauge; otherwise (r, gauge) pass through."""
-    if param is None:
-        return float(r), gauge
-    if param not in POINTS:
-        raise ConfigError(f"param={param!r} is invalid; valid choices: {', '.join(POINTS)}")
-    return POINTS[param]
-
-
 def check_r(r: float, key: str = "r") -> str | None:
-    """Non-finite r is an error; r outside [0, 1/2] runs with a warning (returned, for the summary)."""
-    if r is None or not math.isfinite(float(r)):
-        raise ConfigError(f"{key}={r!r} is invalid: it must be a finite number (0 = NTK/lazy ... 0.5 = muP/rich)")
+    """r outside [0, 1/2] runs with a warning (returned, for the summary); settings() has checked r is finite."""
     r = float(r)
+    assert math.isfinite(r), f"{key}={r}"
     msg = None
     if r < 0:
         msg = f"{key}={r} < 0: outside the richness scale [0, 1/2]; the output at init grows like n^{-r} (outputs explode)"

@@ -7,47 +7,32 @@ empirical NTK's relative change and kernel-target alignment (plain and centred).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import torch
 
+from repro.experiments.common.errors import Diverged
+from repro.experiments.common.progress import Progress
+
 from . import measure
-from .data import Data
-from .model import MLP, Myrtle5, ScaledNet
+from .data import Data, load_data
+from .model import MLP, Myrtle5, ScaledNet, mse_loss
 from .ntk import model_ntk
 from .parametrization import alpha, finite_richness
 
 
-class Diverged(RuntimeError):
-    """Non-finite loss: the run stops and is marked failed with this message."""
-
-
-@dataclass
-class Setting:
-    """Every knob of one run, resolved (no nulls)."""
-    model: str = "mlp"
-    width: int = 512
-    depth: int = 3
-    r: float = 0.5
-    gamma0: float = 1.0
-    gauge: str = "mup"
-    lr: float = 1.0
-    momentum: float = 0.0
-    weight_decay: float = 0.0
-    optimizer: str = "sgd"
-    batch: int = 64
-    steps: int = 100
-    bias: bool = True
-    gain: float = 2.0 ** 0.5
-    loss: str = "mean"
-    center: bool = False
-    seed: int = 0
-    probe: int = 64
-    ntk_probe: int = 64
-    log_every: int = 25
-    ntk_every: int = 100
-    n_eval: int = 1000
-    log_steps: list = field(default_factory=list)  # extra evaluation steps (e.g. epoch starts)
+@dataclass(frozen=True)
+class Net:
+    """One network: architecture, point on the richness scale and init draw (the experiment's driver fills it)."""
+    model: str  # mlp | myrtle5
+    width: int
+    depth: int | None  # weight layers of the MLP; None for myrtle5 (fixed depth)
+    r: float
+    gamma0: float
+    gauge: str
+    bias: bool
+    gain: float
+    seed: int
 
     @property
     def alpha(self) -> float:
@@ -59,23 +44,47 @@ class Setting:
                 "alpha_over_sqrt_n": finite_richness(self.alpha, self.width), "gauge": self.gauge}
 
 
-def build_model(s: Setting, data: Data, device, dtype, normals=None) -> ScaledNet:
-    gen = torch.Generator().manual_seed(int(s.seed))
-    if s.model == "mlp":
-        m = MLP(data.d_in, s.width, s.depth, data.k, s.r, s.gamma0, s.gauge, s.bias, s.gain, gen, dtype)
-    elif s.model == "myrtle5":
-        m = Myrtle5(data.x_train.shape[1], s.width, data.k, s.r, s.gamma0, s.gauge, s.bias, s.gain, gen, dtype)
+@dataclass(frozen=True)
+class Setting:
+    """One training run of `net`, every field resolved (no defaults: drivers build it from the settings)."""
+    net: Net
+    lr: float  # base lr; layer l steps with lr * eta_l
+    momentum: float
+    weight_decay: float
+    optimizer: str  # sgd | adam
+    batch: int
+    steps: int
+    loss: str  # mean | half_sum (model.mse_loss)
+    center: bool  # train f - f0
+    probe: int  # probe points for dh/dW (0 = off)
+    ntk_probe: int  # probe points for the NTK (0 = off)
+    log_every: int  # evaluation interval in steps
+    ntk_every: int  # NTK measurement interval in steps
+    n_eval: int  # training points of the logged train MSE
+
+
+def net_from(common, **arch) -> Net:
+    """A Net with the common bias, gain and seed; `arch` gives the rest (and may give another seed)."""
+    return Net(**{"bias": common.bias, "gain": common.gain, "seed": common.seed, **arch})
+
+
+def setting_from(common, net: Net, **run) -> Setting:
+    """A Setting with the common optimizer, weight decay, loss and n_eval; `run` gives every other field."""
+    return Setting(net=net, optimizer=common.optimizer, weight_decay=common.weight_decay, loss=common.loss,
+                   n_eval=common.n_eval, **run)
+
+
+def build_model(net: Net, data: Data, device, dtype, normals=None) -> ScaledNet:
+    gen = torch.Generator().manual_seed(int(net.seed))
+    if net.model == "mlp":
+        m = MLP(data.d_in, net.width, net.depth, data.k, net.r, net.gamma0, net.gauge, net.bias, net.gain, gen, dtype)
     else:
-        raise ValueError(f"model={s.model!r}")
+        assert net.model == "myrtle5", net.model
+        m = Myrtle5(data.x_train.shape[1], net.width, data.k, net.r, net.gamma0, net.gauge, net.bias, net.gain, gen,
+                    dtype)
     if normals is not None:
         m.set_from_normals(normals)
     return m.to(device)
-
-
-def loss_fn(f: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
-    """'mean': MSE over batch and outputs (author); 'half_sum': (1/2P) sum_i ||f_i - y_i||^2 (spec sec. 10)."""
-    sq = (f - y) ** 2
-    return sq.mean() if kind == "mean" else 0.5 * sq.sum(-1).mean()
 
 
 def make_optimizer(model: ScaledNet, s: Setting):
@@ -105,8 +114,10 @@ def predict(model, x, f0=None, chunk: int = 2048):
 
 
 def divergence_message(s: Setting, step: int, loss: float) -> str:
+    n = s.net
     return (f"diverged at step {step}: loss={loss}, lr={s.lr} (base; layer lrs = lr * eta_l), "
-            f"richness r={s.r}, gamma0={s.gamma0}, alpha={s.alpha:.4g}, width={s.width}, gauge={s.gauge}")
+            f"richness r={n.r}, gamma0={n.gamma0}, alpha={n.alpha:.4g}, width={n.width}, gauge={n.gauge}; "
+            f"lower lr")
 
 
 class Probe:
@@ -154,21 +165,21 @@ def train(s: Setting, data: Data, device, dtype, log=None, model: ScaledNet | No
 
     `log(row)` receives each evaluation row. Raises Diverged on a non-finite loss.
     """
-    model = model if model is not None else build_model(s, data, device, dtype)
+    model = model if model is not None else build_model(s.net, data, device, dtype)
     data = data.to(device, dtype)
     opt = make_optimizer(model, s)
     f0_train = predict(model, data.x_train) if s.center else None
     f0_test = predict(model, data.x_test) if s.center else None
     probe = Probe(model, data, s) if s.probe > 0 else None
     n_eval = min(s.n_eval, len(data.x_train))
-    eval_steps = set(range(0, s.steps + 1, max(1, s.log_every))) | set(s.log_steps) | {s.steps}
+    eval_steps = set(range(0, s.steps + 1, max(1, s.log_every))) | {s.steps}
     curve = []
 
     def evaluate(step: int):
         tr = predict(model, data.x_train[:n_eval], None if f0_train is None else f0_train[:n_eval])
         te = predict(model, data.x_test, f0_test)
-        row = {"step": step, "train_mse": float(((tr - data.y_train[:n_eval]) ** 2).mean()),
-               "test_mse": float(((te - data.y_test) ** 2).mean())}
+        row = {"step": step, "train_mse": float(mse_loss(tr, data.y_train[:n_eval], "mean")),
+               "test_mse": float(mse_loss(te, data.y_test, "mean"))}
         if probe is not None and step > 0:
             row.update(probe.measure(model, with_ntk=(step % max(1, s.ntk_every) == 0 or step == s.steps)))
         curve.append(row)
@@ -176,11 +187,11 @@ def train(s: Setting, data: Data, device, dtype, log=None, model: ScaledNet | No
             log(row)
 
     evaluate(0)
-    for t, idx in batches(len(data.x_train), s.batch, s.steps, s.seed, device):
+    for t, idx in batches(len(data.x_train), s.batch, s.steps, s.net.seed, device):
         f = model(data.x_train[idx])
         if f0_train is not None:
             f = f - f0_train[idx]
-        loss = loss_fn(f, data.y_train[idx], s.loss)
+        loss = mse_loss(f, data.y_train[idx], s.loss)
         if not math.isfinite(loss.item()):
             raise Diverged(divergence_message(s, t, loss.item()))
         opt.zero_grad(set_to_none=True)
@@ -190,8 +201,29 @@ def train(s: Setting, data: Data, device, dtype, log=None, model: ScaledNet | No
             evaluate(t + 1)
             if not math.isfinite(curve[-1]["train_mse"]):
                 raise Diverged(divergence_message(s, t + 1, curve[-1]["train_mse"]))
-    result = {"setting": asdict(s), "richness": s.richness_record(), "curve": curve, "final": curve[-1]}
+    result = {"setting": asdict(s), "richness": s.net.richness_record(), "curve": curve, "final": curve[-1]}
     if probe is not None:
         result["init"] = probe.init_record()
     result["model"] = model
     return result
+
+
+def run_train(rs, ctx) -> dict:
+    """Experiment `train`: one run with the lazy-vs-rich measurements, logged at every evaluation."""
+    b, c = rs.block, rs.common
+    data = load_data(b.dataset, b.n_train, b.n_test, c.data_dir, b.model == "mlp", c.teacher)
+    net = net_from(c, model=b.model, width=b.width, depth=b.depth, r=b.r, gamma0=b.gamma0, gauge=b.gauge)
+    s = setting_from(c, net, lr=b.lr, momentum=b.momentum, batch=b.batch, steps=b.steps, center=b.center,
+                     probe=b.probe, ntk_probe=b.ntk_probe, log_every=b.log_every, ntk_every=b.ntk_every)
+    n_evals = len(set(range(0, s.steps + 1, max(1, s.log_every))) | {s.steps})
+    with Progress(n_evals, "richness train", unit="evals") as p:
+        def log(row):
+            ctx.writer.log(**row)
+            p.update(1, test_mse=row["test_mse"])
+        res = train(s, data, ctx.device, ctx.dtype, log=log)
+    res.pop("model")
+    ctx.save_results("train", **res)
+    return {"richness": res["richness"], "init": res.get("init"), "final": res["final"], "dataset": data.name,
+            "labels": {"ntk_change, kta": "extension (spec sec. 12.1), not a claim of the paper",
+                       "dW_op/dW_fro": "extension (spec sec. 12.2); W-ratios of layer l, spectral (op) and Frobenius",
+                       "lr": "base lr; layer l steps with lr * eta_l"}}

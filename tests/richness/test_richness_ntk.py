@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from repro.experiments.richness.model import MLP, StackedMLP
+from repro.experiments.richness.model import MLP, StackedMLP, activation_patterns, mlp_forward
 from repro.experiments.richness.ntk import as_matrix, gram_ntk, jacobian_ntk, model_ntk
 
 
@@ -67,5 +67,25 @@ def test_gram_ntk_with_frozen_patterns():
         th = gram_ntk(a.effective_layers(), lams, x)
         assert rel(gram_ntk(a.effective_layers(), lams, x, masks=own), th) < 1e-15
         assert rel(gram_ntk(a.effective_layers(), lams, x, masks=other), th) > 1e-2
-    with pytest.raises(ValueError):
+    with pytest.raises(AssertionError):
         gram_ntk(a.effective_layers(), lams, x, x, masks=own)
+
+
+def test_one_forward_in_its_three_modes_agrees():
+    """Effective layers (training), raw layers fused (the stacked step) and the gated network with the
+    network's own activation patterns (the lazy limit's kink-free reference) compute the same function."""
+    net = StackedMLP(5, 64, 4, 3, 2, 0.25, 1.5, "stp", generator=torch.Generator().manual_seed(7), dtype=torch.float64)
+    x = torch.randn(2, 9, 5, generator=torch.Generator().manual_seed(8), dtype=torch.float64)
+    with torch.no_grad():
+        f, zs, acts = net.forward(x)
+        f_fused, zs_fused, acts_fused = net.forward_fused(x, net.W, net.b)
+        layers = [(V[0], c[0]) for V, c in net.effective_layers()]
+        f_gated = mlp_forward(layers, x[0], net.gain, masks=activation_patterns(layers, x[0], net.gain))[0]
+    assert rel(f_fused, f) < 1e-14 and all(rel(a, b) < 1e-14 for a, b in zip(acts_fused[1:], acts[1:]))
+    assert rel(f_gated, f[0]) < 1e-14
+    m = MLP(5, 64, 4, 3, 0.25, 1.5, "stp", dtype=torch.float64)
+    with torch.no_grad():
+        for i in range(4):
+            m.weights[i].copy_(net.W[i][1])
+            m.biases[i].copy_(net.b[i][1])
+        assert rel(m(x[1]), f[1]) < 1e-14

@@ -3,21 +3,35 @@ import numpy as np
 import pytest
 import torch
 
-from repro.experiments.richness.data import teacher_task
+from repro.experiments.richness import measure
+from repro.experiments.richness.data import load_data, teacher_task
 from repro.experiments.richness.gauges import gauge_check
 from repro.experiments.richness.kernel_limit import lazy_check
-from repro.experiments.richness import measure
+from repro.experiments.richness.model import MLP, SQRT2, StackedMLP, mse_loss as loss_fn
 from repro.experiments.richness.ntk import model_ntk
-from repro.experiments.richness.one_step import measure_width, ntk_after_training, reference_ntk_lr, sgd_step
-from repro.experiments.richness.model import MLP, StackedMLP
+from repro.experiments.richness.one_step import OneStep, measure_width, ntk_after_training, reference_ntk_lr, sgd_step
+from repro.experiments.richness.settings import resolve, settings
 from repro.experiments.richness.theory import fit_slope, kernel_regression, linearized_gd
-from repro.experiments.richness.train import Setting, loss_fn
 
 
-def test_gauges_give_the_same_sgd_trajectory_and_weight_decay_adam_break_it():
-    data = teacher_task(256, 64, 8, 2, 64, 0)
-    s = Setting(width=96, depth=3, r=0.25, gamma0=1.5, lr=0.5, momentum=0.9, batch=32, steps=50)
-    out = gauge_check(s, data, "cpu", tolerance=1e-10)
+def resolved(compose, *overrides):
+    """The experiment's resolved block, common settings and data, as its driver gets them."""
+    rs = resolve(settings(compose("richness", *overrides)))
+    b, c = rs.block, rs.common
+    return b, c, load_data(b.dataset, b.n_train, b.n_test, c.data_dir, True, c.teacher)
+
+
+def one_step(**over) -> OneStep:
+    spec = dict(depth=3, gamma0=1.0, gauge="mup", bias=True, gain=SQRT2, lr=1.0, batch=64, table_batch=16, trials=6,
+                loss="mean", center=True, ntk_probe=0, ntk_steps=0, ntk_lr=0.0, seed=0)
+    return OneStep(**{**spec, **over})
+
+
+def test_gauges_give_the_same_sgd_trajectory_and_weight_decay_adam_break_it(compose):
+    b, c, data = resolved(compose, "experiment=gauges", "width=96", "depth=3", "r=0.25", "gamma0=1.5", "lr=0.5",
+                          "momentum=0.9", "batch=32", "steps=50", "n_train=256", "n_test=64", "teacher.d=8",
+                          "teacher.k=2", "teacher.width=64", "teacher.seed=0", "gauges.tolerance=1e-10")
+    out = gauge_check(b, c, data, "cpu")
     assert out["pass"] and out["measured_max_rel_diff"] < 1e-10
     assert out["breakers"]["weight_decay"]["measured_max_rel_diff"] > 1e-4
     assert out["breakers"]["adam"]["measured_max_rel_diff"] > 1e-4
@@ -40,10 +54,13 @@ def test_linearised_gd_closed_form_matches_iterating_the_recursion():
     assert torch.allclose(f_inf, kernel_regression(theta, theta_test, r0, f0t), atol=1e-8)
 
 
-def test_lazy_limit_network_matches_initial_ntk_kernel_gd():
-    data = teacher_task(64, 64, 8, 1, 64, 1)
-    s = Setting(width=128, depth=3, r=0.5, gauge="mup", steps=150, seed=3)
-    out = lazy_check(s, data, [1.0, 0.1, 0.01, 0.001], "cpu", tolerance=0.05)
+def test_lazy_limit_network_matches_initial_ntk_kernel_gd(compose):
+    b, c, data = resolved(compose, "experiment=lazy", "width=128", "depth=3", "r=0.5", "gauge=mup", "steps=150",
+                          "seed=3", "n_train=64", "n_test=64", "teacher.d=8", "teacher.k=1", "teacher.width=64",
+                          "teacher.seed=1", "lazy_limit.gamma0_values=[1.0,0.1,0.01,0.001]",
+                          "lazy_limit.tolerance=0.05", "lazy_limit.fit_max_richness=0.01",
+                          "lazy_limit.exponent_tolerance=0.1")
+    out = lazy_check(b, c, data, "cpu")
     D = {p["gamma0"]: p["D_test"] for p in out["points"]}
     assert D[0.001] < D[0.01] < 0.05 and out["pass_small"]
     assert D[0.01] < D[0.1] < D[1.0]  # shrinks as richness -> 0
@@ -98,8 +115,7 @@ def test_stacked_one_step_equals_a_loop_over_single_mlps(loss, center, bias, dep
 def test_e2_relative_update_slope(r, pred):
     data = teacher_task(600, 8, 16, 2, 64, 2)
     widths = [128, 256, 512, 1024, 2048]
-    res = [measure_width(data, w, 3, r, 1.0, "mup", 6, 64, 16, 1.0, "mean", True, 0, 0, "cpu", torch.float32)
-           for w in widths]
+    res = [measure_width(data, w, r, one_step(), "cpu", torch.float32) for w in widths]
     fit = fit_slope(widths, np.stack([q["e2_dh_rel"].numpy() for q in res]))
     assert abs(fit["slope"] - pred) < 0.1, fit
     frob = fit_slope(widths, np.stack([(q["dW_hidden_fro"] / q["resid"]).numpy() for q in res]))
@@ -138,7 +154,7 @@ def test_ntk_change_after_o1_training_flat_in_mup_and_second_order_at_r0():
     the weight part goes like (alpha/sqrt n)^2 = n^-1 and the total near n^-3/4 (a documented deviation)."""
     data = teacher_task(64, 8, 16, 2, 64, 2)
     widths = [128, 256, 512, 1024]
-    lr = reference_ntk_lr(data, widths[-1], 3, 16, "mean", 0.2, 0, "cpu", torch.float32)["lr"]
+    lr = reference_ntk_lr(data, widths[-1], one_step(ntk_probe=16), 0.2, 4, "cpu", torch.float32)["lr"]
     x, y = data.x_train[:16].float(), data.y_train[:16].float()
     slopes = {}
     for r in (0.0, 0.5):
