@@ -12,7 +12,8 @@ from repro.experiments.common.errors import ConfigError
 
 from . import inspect_runs
 from .registry import EXPERIMENTS, Experiment, lookup
-from .runner import CommonOptions, launch_experiment
+from .runner import CommonOptions, launch_experiment, prepare
+from .sweep import MAX_RUNS
 
 app = typer.Typer(
     add_completion=False,
@@ -46,14 +47,15 @@ def _common_parameters() -> list[inspect.Parameter]:
         P("overrides", P.KEYWORD_ONLY, default=typer.Argument(None, help=OVERRIDES_HELP, show_default=False),
           annotation=Optional[List[str]]),
         opt("out", None, Optional[Path], "output root (default $REPRO_OUTPUT_DIR or ./outputs); runs go to OUT/<experiment>/<id>"),
-        opt("name", None, Optional[str], "run or sweep id (default: derived from the overrides, so re-running resumes)"),
+        opt("name", None, Optional[str], "run or sweep folder name, one path component (default: derived from the config, so re-running resumes)"),
         opt("device", None, Optional[str], "auto | cpu | cuda"),
         opt("seed", None, Optional[int], "random seed"),
         opt("data_dir", None, Optional[Path], "data folder (default: config data_dir, then $REPRO_DATA_DIR)"),
-        opt("jobs", 1, int, "runs at once with the local launcher"),
-        opt("launcher", "local", str, "local | slurm | ray"),
+        opt("jobs", None, Optional[int], "runs at once with the local launcher (launcher.jobs)"),
+        opt("launcher", None, Optional[str], "local | slurm | ray (the launcher config group; default local)"),
         opt("dry_run", False, bool, "print the grid of runs and stop"),
-        opt("force", False, bool, "re-run runs that already finished"),
+        opt("force", False, bool, "re-run runs that already finished (older attempts are kept as *.attempt-N)"),
+        opt("max_runs", MAX_RUNS, int, "refuse a sweep with more runs than this"),
     ]
 
 
@@ -88,11 +90,12 @@ def show_config(
     """Print the resolved config of an experiment.\n\nExample:  repro show-config richness width=4096"""
     from omegaconf import OmegaConf
 
-    from .compose import compose_config
-
     exp = _or_fail(lookup, experiment)
-    cfg = _or_fail(compose_config, exp.package, list(overrides or []))
-    typer.echo(OmegaConf.to_yaml(cfg), nl=False)
+    grid, runs = _or_fail(prepare, exp, list(overrides or []))
+    if grid.is_sweep:
+        _fail(f"show-config prints one config, but the overrides sweep {len(runs)} runs; drop the sweep "
+              f"(or see them with `repro {exp.command} ... --dry-run`)")
+    typer.echo(OmegaConf.to_yaml(runs[0].cfg), nl=False)
 
 
 @app.command("plot")
@@ -113,8 +116,11 @@ def aggregate(directory: Path = typer.Argument(..., help="a sweep directory (or 
 @app.command("runs")
 def runs(directory: Optional[Path] = typer.Argument(None, help="output root or a sweep (default: the output root)")):
     """List runs with status and wall time.\n\nExample:  repro runs outputs/rf_sweep"""
-    root = directory or Path(os.environ.get("REPRO_OUTPUT_DIR", "outputs"))
-    typer.echo(_or_fail(inspect_runs.listing, root))
+    if directory is None:  # the default root may simply not exist yet
+        root = Path(os.environ.get("REPRO_OUTPUT_DIR") or "outputs")
+        typer.echo(_or_fail(inspect_runs.listing, root) if root.is_dir() else f"no runs under {root}")
+        return
+    typer.echo(_or_fail(inspect_runs.listing, directory))
 
 
 def main() -> None:

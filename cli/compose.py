@@ -20,14 +20,29 @@ from .registry import config_dir, group_options, is_group
 def compose_config(package: str, overrides: list[str]) -> DictConfig:
     """The resolved config for one combination of overrides (no sweeps)."""
     cfg = _compose(package, overrides)
+    _resolve(cfg, overrides)
     base = _compose(package, [o for o in overrides if is_group(package, _key(o))])
     check_types(cfg, base, [o for o in overrides if not is_group(package, _key(o))])
-    try:
-        OmegaConf.resolve(cfg)
-    except OmegaConfBaseException as e:
-        raise ConfigError(f"cannot resolve config: {_first_line(e)}") from None
     OmegaConf.set_struct(cfg, False)
     return cfg
+
+
+def _resolve(cfg: DictConfig, overrides: list[str]) -> None:
+    """Resolve every interpolation in place; a failure is one line naming the override behind it."""
+    try:
+        OmegaConf.resolve(cfg)
+        return
+    except OmegaConfBaseException as e:
+        why = " ".join(_first_line(e).split())
+    for o in overrides:
+        if o.startswith("~") or "=" not in o:
+            continue
+        try:
+            OmegaConf.select(cfg, _key(o), throw_on_missing=False)
+        except OmegaConfBaseException:
+            raise ConfigError(f"{o} is invalid: its interpolation cannot be resolved ({why}); valid: a plain "
+                              f"value or ${{key}} of an existing key") from None
+    raise ConfigError(f"cannot resolve the config: {why}; restore the key it refers to or override it") from None
 
 
 def _compose(package: str, overrides: list[str]) -> DictConfig:

@@ -1,9 +1,15 @@
 """Launchers: each runs a list of prepared run directories through the same `execute`.
 
-local  serial in this process, or N worker processes (--jobs N);
+The launcher is chosen in one place, the config group `launcher` (`configs/launcher/*.yaml`):
+`--launcher ray` is the override `launcher=ray`, `--jobs N` is `launcher.jobs=N`, and what runs is
+the composed `cfg.launcher` node, so the options and the group can never disagree.
+
+local  serial in this process, or `jobs` worker processes;
 slurm  submitit job array (cluster=local runs submitit's local executor, used by the tests);
 ray    tasks on a local Ray or a running cluster.
-submitit and ray are optional extras, imported only when asked for.
+submitit and ray are optional extras, imported only when asked for. Every launcher returns what
+`execute` returned per run (HELD: another process holds it), or None where it cannot know yet
+(a SLURM array submitted without waiting).
 """
 from __future__ import annotations
 
@@ -17,39 +23,64 @@ from repro.experiments.common.errors import ConfigError
 from repro.experiments.common.rundir import execute
 
 LAUNCHERS = ("local", "slurm", "ray")
+EXTRAS = {"slurm": "submitit", "ray": "ray"}
 
 
-def launch(name: str, experiment: str, run_dirs: list[Path], settings, jobs: int, log_dir: Path) -> None:
-    """Run every directory; per-run outcomes land in each run.json."""
-    if not run_dirs:
-        return
-    if name == "local":
-        _serial(experiment, run_dirs) if jobs <= 1 else _parallel(experiment, run_dirs, jobs)
-    elif name == "slurm":
-        _slurm(experiment, run_dirs, settings, log_dir)
-    elif name == "ray":
-        _ray(experiment, run_dirs, settings)
-    else:
-        raise ConfigError(f"launcher={name!r} is invalid; valid choices: {', '.join(LAUNCHERS)}")
+def chosen(overrides: list[str]) -> str:
+    """The launcher a command's overrides choose (the group default is local); two choices are refused."""
+    picks = [o.split("=", 1)[1] for o in overrides if o.lstrip("+").startswith("launcher=")]
+    if len(set(picks)) > 1:
+        raise ConfigError(f"launcher={picks[-1]!r} is invalid: two launchers were chosen ({', '.join(picks)}); "
+                          f"valid: one --launcher or launcher= option")
+    return picks[-1] if picks else "local"
 
 
 def require_extra(name: str) -> None:
     """Fail early, before anything is written, when the launcher's extra is not installed."""
-    module, extra = {"slurm": ("submitit", "slurm"), "ray": ("ray", "ray")}.get(name, (None, None))
+    module = EXTRAS.get(name)
     if module is None:
         return
     try:
         __import__(module)
     except ImportError:
         raise ConfigError(
-            f"--launcher {name} needs the optional package {module!r}; install it with: pip install 'repro[{extra}]'"
+            f"launcher={name} needs the optional package {module!r}; install it with: pip install 'repro[{name}]'"
         ) from None
 
 
-def _serial(experiment: str, run_dirs: list[Path]) -> None:
-    for i, run_dir in enumerate(run_dirs, 1):
-        print(f"[{i}/{len(run_dirs)}] {run_dir}", file=sys.stderr, flush=True)
-        execute(experiment, run_dir)
+def check_settings(s) -> None:
+    """The composed launcher node, checked before anything is written."""
+    if s.name == "local":
+        jobs = s.get("jobs")
+        if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+            raise ConfigError(f"launcher.jobs={jobs!r} is invalid: runs at once; valid: a positive integer (--jobs N)")
+    require_extra(s.name)
+
+
+def launch(experiment: str, tasks: list[tuple[Path, int | None]], s, log_dir: Path, force: bool = False
+           ) -> dict[Path, str | None]:
+    """Run every (run directory, attempt seen) task with the launcher node `s`; per-run outcomes land
+    in each run.json, and the returned dict holds what execute returned for each directory."""
+    if not tasks:
+        return {}
+    args = [(experiment, str(d), force, False, seen) for d, seen in tasks]
+    if s.name == "local":
+        results = _serial(args) if s.jobs <= 1 else _parallel(args, s.jobs)
+    elif s.name == "slurm":
+        results = _slurm(args, s, log_dir)
+    elif s.name == "ray":
+        results = _ray(args, s)
+    else:
+        raise ConfigError(f"launcher={s.name!r} is invalid; valid choices: {', '.join(LAUNCHERS)}")
+    return {Path(a[1]): r for a, r in zip(args, results)}
+
+
+def _serial(args: list[tuple]) -> list:
+    out = []
+    for i, a in enumerate(args, 1):
+        print(f"[{i}/{len(args)}] {a[1]}", file=sys.stderr, flush=True)
+        out.append(execute(*a))
+    return out
 
 
 def _init_worker(threads: int) -> None:
@@ -59,17 +90,19 @@ def _init_worker(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def _parallel(experiment: str, run_dirs: list[Path], jobs: int) -> None:
+def _parallel(args: list[tuple], jobs: int) -> list:
     threads = max(1, (os.cpu_count() or 1) // jobs)
     ctx = get_context("spawn")  # fork after torch/OpenMP initialisation can deadlock
+    results: dict[int, str] = {}
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(threads,)) as pool:
-        futures = {pool.submit(execute, experiment, d): d for d in run_dirs}
-        for i, fut in enumerate(as_completed(futures), 1):
-            fut.result()  # execute records failures itself; this raises only on worker crashes
-            print(f"[{i}/{len(run_dirs)}] finished {futures[fut]}", file=sys.stderr, flush=True)
+        futures = {pool.submit(execute, *a): i for i, a in enumerate(args)}
+        for n, fut in enumerate(as_completed(futures), 1):
+            results[futures[fut]] = fut.result()  # execute records failures itself; raises only on worker crashes
+            print(f"[{n}/{len(args)}] finished {args[futures[fut]][1]}", file=sys.stderr, flush=True)
+    return [results[i] for i in range(len(args))]
 
 
-def _slurm(experiment: str, run_dirs: list[Path], s, log_dir: Path) -> None:
+def _slurm(args: list[tuple], s, log_dir: Path) -> list:
     import submitit
 
     executor = submitit.AutoExecutor(folder=str(log_dir / "submitit" / "%j"), cluster=s.get("cluster"))
@@ -80,21 +113,33 @@ def _slurm(experiment: str, run_dirs: list[Path], s, log_dir: Path) -> None:
     if s.get("additional_parameters"):
         params["slurm_additional_parameters"] = dict(s.additional_parameters)
     executor.update_parameters(**params)
-    jobs = executor.map_array(execute, [experiment] * len(run_dirs), [str(d) for d in run_dirs])
+    jobs = executor.map_array(execute, *map(list, zip(*args)))
     print(f"submitted {len(jobs)} task(s) with submitit ({executor.cluster}); logs in {log_dir / 'submitit'}",
           file=sys.stderr, flush=True)
     if not s.get("wait", True):
-        return
+        return [None] * len(jobs)
+    out = []
     for job in jobs:
         try:
-            job.result()
+            out.append(job.result())
         except Exception as e:  # the task died outside execute (timeout, node failure)
             print(f"task {job.job_id} ended abnormally: {str(e).splitlines()[0] if str(e) else e!r}", file=sys.stderr)
+            out.append(None)
+    return out
 
 
-def _ray(experiment: str, run_dirs: list[Path], s) -> None:
+def _ray(args: list[tuple], s) -> list:
     import ray
 
-    ray.init(address=s.get("address"), ignore_reinit_error=True)
+    if not ray.is_initialized():
+        ray.init(address=s.get("address"), include_dashboard=False, log_to_driver=True)
     remote = ray.remote(num_cpus=s.num_cpus_per_run, num_gpus=s.num_gpus_per_run)(execute)
-    ray.get([remote.remote(experiment, str(d)) for d in run_dirs])
+    refs = [remote.remote(*a) for a in args]
+    out = []
+    for a, ref in zip(args, refs):
+        try:
+            out.append(ray.get(ref))
+        except Exception as e:  # the worker died outside execute (killed, out of memory)
+            print(f"ray task for {a[1]} ended abnormally: {str(e).splitlines()[0] if str(e) else e!r}", file=sys.stderr)
+            out.append(None)
+    return out

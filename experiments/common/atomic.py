@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -45,8 +46,28 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
     atomic_write_text(path, json.dumps(to_jsonable(obj), indent=2, sort_keys=False) + "\n")
 
 
-def read_json(path: str | os.PathLike, default: Any = None) -> Any:
+_REPORTED: set[str] = set()
+
+
+def read_json(path: str | os.PathLike, default: Any = None, expect: type | None = None) -> Any:
+    """The parsed file, or `default` when it is missing. A file that exists but cannot be read (binary
+    garbage, a torn write, the wrong kind of value when `expect` is given) is named in one stderr line
+    (once per process) and treated as missing, so no command crashes on a damaged file."""
+    path = Path(path)
     try:
-        return json.loads(Path(path).read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+        value = json.loads(path.read_text())
+    except FileNotFoundError:
         return default
+    except (OSError, ValueError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        _report(path, f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+        return default
+    if expect is not None and not isinstance(value, expect):
+        _report(path, f"expected a JSON {expect.__name__}, found {type(value).__name__}")
+        return default
+    return value
+
+
+def _report(path: Path, why: str) -> None:
+    if str(path) not in _REPORTED:
+        _REPORTED.add(str(path))
+        print(f"warning: {path} is unreadable ({why[:120]}); treating it as missing", file=sys.stderr, flush=True)

@@ -31,3 +31,18 @@ def describe_device(device: torch.device) -> str:
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     return "cpu"
+
+
+def free_memory_bytes(device: torch.device) -> int | None:
+    """Memory a new run can still use on `device`: CUDA's free bytes, or MemAvailable from
+    /proc/meminfo on the CPU; None where it cannot be read (then no run is refused for memory)."""
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None

@@ -1,14 +1,30 @@
 """The run directory contract: config.yaml, run.json, metrics.jsonl, summary.json, figures/.
 
-`execute(experiment, run_dir)` is the one entry every launcher calls: it reads config.yaml, marks the
-run running, seeds, calls the experiment's `run(cfg, run_dir)`, writes summary.json atomically and
-marks the run done, failed (with traceback) or interrupted (Ctrl-C). Everything logged so far stays.
+`execute(experiment, run_dir)` is the one entry every launcher calls: it takes the run's lock, reads
+config.yaml, marks the run running, seeds, calls the experiment's `run(cfg, run_dir)`, writes
+summary.json atomically (with the config's hash) and marks the run done, failed (with traceback) or
+interrupted (Ctrl-C). Everything logged so far stays.
+
+Trust rules, in one place:
+- identity: `config_hash(cfg)` hashes the canonical resolved config, less the launcher node (where a
+  run executes changes no result). Run directories are named by it, summary.json records it.
+- done means verified: run.json says done AND summary.json parses AND carries the config's hash.
+  Anything less is redone.
+- one writer: an exclusive `flock` on `<run>/.lock`, held for the run's whole life and released by
+  the kernel if the process dies. A second process skips (or waits for) a held run.
+- attempts apart: an attempt starts by renaming the previous attempt's `metrics.jsonl` and
+  `summary.json` to `metrics.attempt-N.jsonl` / `summary.attempt-N.json` (N = that attempt), so
+  `metrics.jsonl` only ever holds the latest attempt and every reader reads just that file.
 """
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import importlib
+import json
 import os
 import platform
+import re
 import socket
 import subprocess
 import sys
@@ -20,7 +36,10 @@ from pathlib import Path
 from .atomic import atomic_write_json, read_json
 
 CONFIG_FILE, RUN_FILE, SUMMARY_FILE, FIGURES_DIR = "config.yaml", "run.json", "summary.json", "figures"
+SWEEP_FILE, LOCK_FILE, SWEEP_LOCK_FILE = "sweep.json", ".lock", ".sweep.lock"
 DONE, RUNNING, FAILED, INTERRUPTED, PENDING = "done", "running", "failed", "interrupted", "pending"
+HELD = "held"  # another process holds the run's lock (execute returns it; `repro runs` shows it)
+IDENTITY_EXCLUDES = ("launcher",)  # config nodes that change where a run executes, not what it computes
 
 
 def experiment_module(experiment: str, part: str = "run"):
@@ -28,8 +47,19 @@ def experiment_module(experiment: str, part: str = "run"):
     return importlib.import_module(f"repro.experiments.{experiment}.{part}")
 
 
-def status(run_dir: str | os.PathLike) -> str:
-    return (read_json(Path(run_dir) / RUN_FILE) or {}).get("status", PENDING)
+# --- identity -----------------------------------------------------------------------------------
+
+def config_hash(cfg) -> str:
+    """16 hex digits of sha256 over the canonical resolved config (sorted keys, no launcher node).
+
+    The config goes through its YAML text first, so the hash of a composed config equals the hash of
+    the config.yaml saved from it."""
+    from omegaconf import OmegaConf
+
+    plain = OmegaConf.to_container(OmegaConf.create(OmegaConf.to_yaml(cfg)), resolve=True)
+    plain = {k: v for k, v in plain.items() if k not in IDENTITY_EXCLUDES}
+    blob = json.dumps(plain, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def load_config(run_dir: str | os.PathLike):
@@ -37,6 +67,144 @@ def load_config(run_dir: str | os.PathLike):
 
     return OmegaConf.load(Path(run_dir) / CONFIG_FILE)
 
+
+def recorded_hash(run_dir: str | os.PathLike) -> str | None:
+    """The hash of the config.yaml a run directory holds (None if it has none or it is unreadable)."""
+    try:
+        return config_hash(load_config(run_dir))
+    except Exception as e:  # noqa: BLE001 - a damaged config.yaml is reported and treated as missing
+        if (Path(run_dir) / CONFIG_FILE).exists():
+            print(f"warning: {Path(run_dir) / CONFIG_FILE} is unreadable ({type(e).__name__}); treating it as missing",
+                  file=sys.stderr)
+        return None
+
+
+# --- status: done means verified ------------------------------------------------------------------
+
+def run_info(run_dir: str | os.PathLike) -> dict:
+    return read_json(Path(run_dir) / RUN_FILE, {}, expect=dict)
+
+
+_NOTED: set[str] = set()
+
+
+def verified(run_dir: str | os.PathLike, expected_hash: str | None = None) -> bool:
+    """run.json says done, summary.json parses and carries the hash of the run's config."""
+    run_dir = Path(run_dir)
+    if run_info(run_dir).get("status") != DONE:
+        return False
+    summary = read_json(run_dir / SUMMARY_FILE, None, expect=dict)
+    want = expected_hash or recorded_hash(run_dir)
+    if summary is not None and want is not None and summary.get("config_hash") == want:
+        return True
+    if str(run_dir) not in _NOTED:
+        _NOTED.add(str(run_dir))
+        why = "is missing or unreadable" if summary is None else "carries another config's hash"
+        print(f"note: {run_dir} says done but its {SUMMARY_FILE} {why}; it will be run again", file=sys.stderr)
+    return False
+
+
+def status(run_dir: str | os.PathLike, expected_hash: str | None = None) -> str:
+    """done (verified), failed, interrupted, running or pending; an unverified 'done' is pending."""
+    recorded = run_info(run_dir).get("status", PENDING)
+    if recorded == DONE:
+        return DONE if verified(run_dir, expected_hash) else PENDING
+    return recorded if recorded in (RUNNING, FAILED, INTERRUPTED) else PENDING
+
+
+# --- one writer per run ---------------------------------------------------------------------------
+
+class RunLock:
+    """An exclusive flock on <dir>/.lock. The kernel drops it when the holding process dies."""
+
+    def __init__(self, directory: str | os.PathLike, name: str = LOCK_FILE):
+        self.path = Path(directory) / name
+        self._fd: int | None = None
+
+    def acquire(self, wait: bool = False) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> "RunLock":
+        self.acquire(wait=True)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def is_held(run_dir: str | os.PathLike) -> bool:
+    """Whether some process holds the run's lock right now (a shared probe, released at once)."""
+    path = Path(run_dir) / LOCK_FILE
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
+def update_sweep(sweep_dir: str | os.PathLike, change) -> None:
+    """Read-modify-write sweep.json under the sweep's own lock: change(info) edits the dict in place.
+    A missing or unreadable sweep.json is left to the runner, which rewrites it whole."""
+    sweep_dir = Path(sweep_dir)
+    with RunLock(sweep_dir, SWEEP_LOCK_FILE):
+        info = read_json(sweep_dir / SWEEP_FILE, None, expect=dict)
+        if info is None:
+            return
+        change(info)
+        atomic_write_json(sweep_dir / SWEEP_FILE, info)
+
+
+def _record_in_sweep(run_dir: Path, state: str) -> None:
+    if not (run_dir.parent / SWEEP_FILE).exists():
+        return
+
+    def change(info):
+        runs = info.get("runs")
+        if isinstance(runs, dict) and run_dir.name in runs:
+            runs[run_dir.name] = state
+
+    update_sweep(run_dir.parent, change)
+
+
+# --- attempts apart -------------------------------------------------------------------------------
+
+ARCHIVED = re.compile(r"^(?:metrics|summary)\.attempt-(\d+)\.jsonl?$")
+
+
+def _archive_previous_attempt(run_dir: Path, recorded: int) -> int:
+    """Rename the last attempt's metrics.jsonl / summary.json aside; return this attempt's number."""
+    from .metrics import METRICS_FILE
+
+    archived = max((int(m.group(1)) for p in run_dir.iterdir() if (m := ARCHIVED.match(p.name))), default=0)
+    current = [p for p in (run_dir / METRICS_FILE, run_dir / SUMMARY_FILE) if p.exists()]
+    previous = max(recorded, archived + (1 if current else 0))
+    for p in current:
+        p.rename(run_dir / f"{p.stem}.attempt-{previous}{p.suffix}")
+    return previous + 1
+
+
+# --- execute --------------------------------------------------------------------------------------
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -58,30 +226,50 @@ def _versions() -> dict:
     return {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__}
 
 
-def _write_run(run_dir: Path, info: dict) -> None:
-    atomic_write_json(run_dir / RUN_FILE, info)
+def execute(experiment: str, run_dir: str | os.PathLike, force: bool = False, wait: bool = False,
+            seen_attempt: int | None = None) -> str:
+    """Run one configured run directory to completion; return its final status.
+
+    Returns HELD without touching anything when another process holds the run (unless wait=True,
+    which blocks until it is free). A verified done run is not run again unless force=True; with
+    force, seen_attempt (the attempt the caller saw) keeps two forced commands from redoing it twice.
+    """
+    run_dir = Path(run_dir)
+    lock = RunLock(run_dir)
+    if not lock.acquire(wait=wait):
+        return HELD
+    try:
+        previous = run_info(run_dir)
+        attempts = previous.get("attempts", 0) if isinstance(previous.get("attempts"), int) else 0
+        if verified(run_dir) and (not force or (seen_attempt is not None and attempts != seen_attempt)):
+            return DONE
+        return _attempt(experiment, run_dir, attempts)
+    finally:
+        lock.release()
 
 
-def execute(experiment: str, run_dir: str | os.PathLike) -> str:
-    """Run one configured run directory to completion; return its final status."""
+def _attempt(experiment: str, run_dir: Path, recorded_attempts: int) -> str:
     from .device import describe_device, resolve_device
     from .seeding import seed_everything
 
-    run_dir = Path(run_dir)
     cfg = load_config(run_dir)
+    digest = config_hash(cfg)
     (run_dir / FIGURES_DIR).mkdir(exist_ok=True)
     info = {
         "experiment": experiment, "status": RUNNING, "start": _now(), "end": None, "wall_seconds": None,
         "host": socket.gethostname(), "pid": os.getpid(), "argv": sys.argv, "versions": _versions(),
-        "git_revision": _git_revision(), "attempts": (read_json(run_dir / RUN_FILE) or {}).get("attempts", 0) + 1,
+        "git_revision": _git_revision(), "config_hash": digest,
+        "attempts": _archive_previous_attempt(run_dir, recorded_attempts),
     }
     t0 = time.monotonic()
     try:
         info["device"] = describe_device(resolve_device(cfg.get("device", "auto")))
-        _write_run(run_dir, info)
+        atomic_write_json(run_dir / RUN_FILE, info)
+        _record_in_sweep(run_dir, RUNNING)
         seed_everything(int(cfg.get("seed", 0)))
-        summary = experiment_module(experiment).run(cfg, run_dir)
-        atomic_write_json(run_dir / SUMMARY_FILE, summary or {})
+        summary = dict(experiment_module(experiment).run(cfg, run_dir) or {})
+        summary["config_hash"] = digest
+        atomic_write_json(run_dir / SUMMARY_FILE, summary)
         info["status"] = DONE
     except KeyboardInterrupt:
         info["status"] = INTERRUPTED
@@ -92,5 +280,6 @@ def execute(experiment: str, run_dir: str | os.PathLike) -> str:
         info["traceback"] = traceback.format_exc()
     finally:
         info["end"], info["wall_seconds"] = _now(), round(time.monotonic() - t0, 3)
-        _write_run(run_dir, info)
+        atomic_write_json(run_dir / RUN_FILE, info)
+        _record_in_sweep(run_dir, info["status"])
     return info["status"]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from repro.cli.sweep import default_name, expand, run_name
+from repro.cli.sweep import check_name, expand, single_run_name, sweep_name
 from repro.experiments.common.atomic import atomic_write_json, read_json
 from repro.experiments.common.datadir import resolve_data_dir
 from repro.experiments.common.errors import ConfigError
@@ -73,12 +73,27 @@ def test_seeding_is_reproducible():
 
 def test_sweep_expansion_is_a_cartesian_grid():
     grid = expand("rf_sweep", ["trials=1,2,3", "dataset.noise=range(0,2)", "seed=4"])
-    runs = grid.runs()
-    assert len(runs) == 6 and grid.fixed == ["seed=4"]
+    runs = list(grid.runs())
+    assert len(runs) == 6 == grid.size and grid.fixed == ["seed=4"]
     assert runs[0] == ("trials=1_dataset.noise=0", ["seed=4", "trials=1", "dataset.noise=0"])
     assert len({name for name, _ in runs}) == 6
-    assert default_name([]) == "default"
-    assert default_name(["a=1", "launcher=slurm"]) == default_name(["a=1"])  # the launcher is not identity
-    assert len(run_name([f"key{i}=value{i}" for i in range(40)])) < 100
+    assert single_run_name([], "0123456789abcdef") == "default-01234567"
+    assert sweep_name(["a=1,2", "launcher=slurm"]) == sweep_name(["a=1,2"])  # the launcher is not identity
+    assert sweep_name(["+tag='a b','a-b'"]) != sweep_name(["+tag='a-b','a b'"])
+    assert len(single_run_name([f"key{i}=value{i}" for i in range(40)], "f" * 16)) < 100
     with pytest.raises(ConfigError, match="launcher"):
         expand("rf_sweep", ["launcher=local,slurm"])
+
+
+def test_a_huge_sweep_is_counted_not_listed():
+    with pytest.raises(ConfigError, match=r"has 1000000000 runs .* cap of 10000.*--max-runs 1000000000"):
+        expand("rf_sweep", ["seed=range(1000000000)"])  # instantly: nothing is listed
+    with pytest.raises(ConfigError, match="2000000 runs"):
+        expand("rf_sweep", ["seed=range(1000)", "trials=range(1,2001)"], max_runs=1_999_999)
+    assert expand("rf_sweep", ["dataset.noise=range(0,1,0.25)"]).size == 4
+
+
+@pytest.mark.parametrize("name", ["..", ".", "../../x", "/abs", "a/b", "a b", "-x", ".hidden", "x" * 101, "é", ""])
+def test_name_must_be_one_safe_path_component(name):
+    with pytest.raises(ConfigError, match="--name"):
+        check_name(name)
