@@ -92,6 +92,7 @@ def test_single_run_writes_the_run_directory_contract(tmp_path, tiny_rf):
     assert code == 0 and "already done" in out and json.loads((d / "run.json").read_text())["attempts"] == 1
 
 
+@pytest.mark.slow  # > 10 s on a busy 2-core machine
 def test_sweep_with_parallel_jobs_and_aggregate(tmp_path, tiny_rf):
     code, out = invoke("rf-sweep", *tiny_rf, "seed=0,1", "dataset.noise=0.1,0.5", "--jobs", 2, "--out", tmp_path)
     assert code == 0, out
@@ -172,6 +173,7 @@ def test_missing_optional_launcher_names_the_extra(tmp_path, tiny_rf):
     assert code == 2 and "pip install 'repro[ray]'" in out and not (tmp_path / "D").exists()
 
 
+@pytest.mark.slow  # > 10 s on a busy 2-core machine
 def test_submitit_local_launcher_runs_a_sweep(tmp_path, tiny_rf):
     pytest.importorskip("submitit")
     code, out = invoke("rf-sweep", *tiny_rf, "seed=0,1", "--launcher", "slurm", "launcher.cluster=local",
@@ -182,6 +184,7 @@ def test_submitit_local_launcher_runs_a_sweep(tmp_path, tiny_rf):
     assert any((sweep / "submitit").rglob("*.out"))  # submitit's own logs
 
 
+@pytest.mark.slow  # > 10 s on a busy 2-core machine
 def test_killed_sweep_resumes_only_the_missing_runs(tmp_path, tiny_rf):
     """Kill a serial sweep after its first run finishes; the same command then runs only the rest."""
     args = REPRO + ["rf-sweep", *tiny_rf, "seed=0,1,2,3", "--out", str(tmp_path)]
