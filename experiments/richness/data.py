@@ -16,7 +16,6 @@ import torch
 from repro.experiments.common.datadir import resolve_data_dir
 from repro.experiments.common.images import find_local, load_images
 
-DATASETS = ("teacher", "mnist", "cifar10")
 # Examples in each split of the full datasets (the hub's copies); a local copy may hold fewer (split_sizes).
 SPLIT_SIZES = {"mnist": {"train": 60000, "test": 10000}, "cifar10": {"train": 50000, "test": 10000}}
 

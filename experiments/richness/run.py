@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 import zipfile
-from dataclasses import fields
 from pathlib import Path
 
 from omegaconf import DictConfig
@@ -28,8 +27,8 @@ from .kernel_limit import run_lazy_limit
 from .lr_transfer import run_lr_transfer
 from .named_points import run_named_points
 from .parametrization import check_r
-from .settings import (EXPERIMENTS, KNOBS, Resolved, Settings, block_of, canonical, has_point, resolve, set_knobs,
-                       settings)
+from .settings import (EXPERIMENTS, KNOBS, Resolved, Settings, block_of, canonical, has_point, keys_of, resolve,
+                       set_knobs, settings)
 from .train import run_train
 from .width_exponents import run_width_exponents
 
@@ -52,11 +51,12 @@ def validate(cfg: DictConfig) -> None:
 
 
 def check(s: Settings) -> None:
+    """validate on settings already built: the knobs set fit the experiment, then every value, then the data."""
     name, block = canonical(s.experiment), block_of(s)
-    own = [f.name for f in fields(block)]
+    own = keys_of(block)
     for key, value in set_knobs(s).items():
-        require(key in own, f"{key}={value!r} is invalid for experiment={name}: it reads no {key} (its settings: "
-                            f"{', '.join(k for k in own if k in KNOBS)}); valid: null")
+        require(key in own, f"{key}={value!r} is invalid for experiment={name}: it reads no {key} (its knobs: "
+                            f"{', '.join(k for k in KNOBS if k in own)}); valid: null")
     if s.param is not None:
         require(has_point(block), f"param={s.param} is invalid for experiment={name}: its block sets no r and gauge "
                                   "(named points are for train, gamma_sweep, coord_check, lazy_limit); valid: null")
@@ -79,7 +79,7 @@ def _namer(s: Settings, name: str):
 
 def _check_block(rs: Resolved, key) -> None:
     b = rs.block
-    own = {f.name for f in fields(b)}
+    own = keys_of(b)
     for k in own & set(POSITIVE):
         require_positive(getattr(b, k), key(k))
     for k in own & set(NONNEGATIVE):
@@ -156,7 +156,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
     s = settings(cfg)
     check(s)
     rs = resolve(s)
-    r_warning = check_r(rs.block.r) if "r" in {f.name for f in fields(rs.block)} else None
+    r_warning = check_r(rs.block.r) if "r" in keys_of(rs.block) else None
     t0 = time.monotonic()
     with MetricsWriter(run_dir) as writer:
         ctx = Context(Path(run_dir), resolve_device(rs.common.device), resolve_dtype(rs.common.dtype), writer)
