@@ -34,7 +34,7 @@ def _resolve(cfg: DictConfig, overrides: list[str]) -> None:
         return
     except OmegaConfBaseException as e:
         why = " ".join(_first_line(e).split())
-    for o in overrides:
+    for o in reversed(overrides):  # the last override of a key is the one in effect
         if o.startswith("~") or "=" not in o:
             continue
         try:
