@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from omegaconf import OmegaConf
 
+from repro.cli.compose import compose_config
 from repro.experiments.word2vec import cooccurrence, corpus as corpus_mod
+from repro.experiments.word2vec.settings import settings
 
 
 def scipy_peer(ids, starts, V, L):
@@ -46,8 +47,7 @@ def main() -> None:
     args = ap.parse_args()
     if not args.data_dir:
         raise SystemExit("give DATA_DIR (holding enwiki-2015/enwiki-2015.jsonl.xz) or set REPRO_DATA_DIR")
-    ccfg = OmegaConf.create({"name": "enwiki", "path": None, "local_dirs": ["enwiki-2015"],
-                             "local_files": ["enwiki-2015.jsonl.xz"], "min_article_tokens": 0, "text_field": "text"})
+    ccfg = settings(compose_config("word2vec", ["corpus=enwiki"])).corpus
     t = time.perf_counter()
     c = corpus_mod.load_corpus(ccfg, args.vocab, Path(args.data_dir))
     print(f"corpus: {len(c.ids):,} in-vocabulary tokens, {len(c.starts) - 1:,} articles "

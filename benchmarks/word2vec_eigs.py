@@ -16,11 +16,12 @@ from pathlib import Path
 
 import numpy as np
 import scipy.linalg as sla
-from omegaconf import OmegaConf
 
+from repro.cli.compose import compose_config
 from repro.experiments.word2vec import cooccurrence, corpus as corpus_mod, eigen, targets
+from repro.experiments.word2vec.settings import settings
 
-CORPORA = {"wikitext2": (["wikitext-2-raw"], ["wiki.train.raw"]), "enwiki": (["enwiki-2015"], ["enwiki-2015.jsonl.xz"])}
+CORPORA = ("wikitext2", "enwiki")  # configs/word2vec/corpus/ options with a local copy
 
 
 def main() -> None:
@@ -34,9 +35,7 @@ def main() -> None:
     args = ap.parse_args()
     if not args.data_dir:
         raise SystemExit("give DATA_DIR (the shared data folder) or set REPRO_DATA_DIR")
-    dirs, files = CORPORA[args.corpus]
-    ccfg = OmegaConf.create({"name": args.corpus, "path": None, "local_dirs": dirs, "local_files": files,
-                             "min_article_tokens": 0, "text_field": "text", "article_split": "auto"})
+    ccfg = settings(compose_config("word2vec", [f"corpus={args.corpus}"])).corpus
     c = corpus_mod.load_corpus(ccfg, args.vocab, Path(args.data_dir))
     fp = corpus_mod.corpus_fingerprint(ccfg, args.vocab, Path(args.data_dir))
     co = cooccurrence.cached_cooccurrence(c, fp, 16)

@@ -1,4 +1,4 @@
-"""Our PyTorch SGNS (experiments/word2vec/train.py) against gensim's Word2Vec, same corpus and settings.
+"""Our PyTorch SGNS (experiments/word2vec/sgns.py) against gensim's Word2Vec, same corpus and settings.
 
 Both train skip-gram with negative sampling on the same token stream: the corpus preprocessed by
 experiments/word2vec/corpus.py (lowercase [a-z]+, top-V vocabulary, OOV tokens deleted), articles as
@@ -17,15 +17,16 @@ experiments/word2vec/analogies.py), plus the standard protocol for reference.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from omegaconf import OmegaConf
-
-from repro.experiments.word2vec import analogies, corpus, train
+from repro.cli.compose import compose_config
+from repro.experiments.word2vec import analogies, corpus, sgns
+from repro.experiments.word2vec.settings import resolve, settings
 
 CORPUS_FILES = {"wikitext2": ("wikitext-2-raw/wiki.train.raw", "wikitext"),
                 "enwiki": ("enwiki-2015/enwiki-2015.jsonl.xz", "auto")}
@@ -37,8 +38,19 @@ def load(args):
         path = Path(args.data_dir) / rel
     else:
         path, split = Path(args.corpus), "auto"
-    ccfg = OmegaConf.create({"name": "file", "path": str(path), "article_split": split})
+    ccfg = settings(compose_config("word2vec", ["corpus=file", f"corpus.path={path}", f"corpus.article_split={split}"])).corpus
     return corpus.load_corpus(ccfg, args.vocab, None)
+
+
+def sgns_setup(args, tied: bool, compile_: bool, **resolved):
+    """(Train, Resolved) of `repro word2vec train.method=sgns` with this benchmark's knobs."""
+    s = settings(compose_config("word2vec", ["train.method=sgns"]))
+    t = dataclasses.replace(s.train, subsample=args.sample, epochs=args.epochs, tied=tied, init="w2v", log_every=10**9,
+                            compile=compile_, kernel=args.kernel, batch_size=args.batch, seed=args.seed, lr=0.025,
+                            min_lr_ratio=0.0001 / 0.025, workers=args.ours_workers)
+    s = dataclasses.replace(s, d=args.dim, window=args.window, k_neg=float(args.negatives), train=t)
+    r = resolve(s, 1.0, 1.0, torch.device(args.device).type, torch.get_num_threads())
+    return t, dataclasses.replace(r, **resolved)
 
 
 def gensim_sentences(c, max_len=10_000):
@@ -68,23 +80,19 @@ def run_gensim(c, args):
 def run_ours(c, args, tied: bool):
     # gensim 4 draws input rows uniform in [-1/d, 1/d) (std 1/(d√3)); ours is N(0, scale²/d): same variance
     scale = float(args.init_scale if args.init_scale is not None else 1.0 / np.sqrt(3 * args.dim))
-    cfg = OmegaConf.create(dict(d=args.dim, window=args.window, negatives=args.negatives, subsample=args.sample,
-                                epochs=args.epochs, tied=tied, init="w2v", init_scale=scale, batch_size=args.batch,
-                                lr=0.025, min_lr_ratio=0.0001 / 0.025, seed=args.seed, log_every=10**9,
-                                compile=not args.no_compile, workers=args.ours_workers, kernel=args.kernel))
+    t, r = sgns_setup(args, tied, not args.no_compile, init_scale=scale)
     stats = {}
-    W = train.train_sgns(c.ids, c.counts, cfg, args.device, None, article_starts=c.starts, stats=stats)
+    W = sgns.train_sgns(c.ids, c.counts, t, r, args.device, None, article_starts=c.starts, stats=stats)
     return W, stats["words_per_sec"], stats["seconds"]
 
 
 def warm_compile(c, args) -> float:
     """Compile the minibatch step once (inductor caches it on disk for later runs)."""
-    if args.no_compile or train.sgns_kernel_choice(args.kernel, args.device, torch.float32) == "native":
+    t, r = sgns_setup(args, True, True, steps=2, workers=1)
+    if args.no_compile or r.kernel == "native":
         return 0.0
-    cfg = OmegaConf.create(dict(d=args.dim, window=args.window, negatives=args.negatives, subsample=args.sample,
-                                batch_size=args.batch, steps=2, seed=args.seed, compile=True))
     t0 = time.perf_counter()
-    train.train_sgns(c.ids[:50_000], c.counts, cfg, args.device, None)
+    sgns.train_sgns(c.ids[:50_000], c.counts, t, r, args.device, None)
     return time.perf_counter() - t0
 
 
@@ -142,7 +150,7 @@ def main():
         accs[name] = acc
         print(f"{name:28s} {wps:10,.0f} {sec:8.1f} {100 * acc:16.2f}% {100 * acc_std:12.2f}%")
     print(f"speed ratio ours(untied)/gensim: {wps_o / wps_g:.2f}x  (gensim workers={args.workers}, "
-          f"ours: kernel {train.sgns_kernel_choice(args.kernel, args.device, torch.float32)}, workers={args.ours_workers})")
+          f"ours: kernel {sgns_setup(args, True, False)[1].kernel}, workers={args.ours_workers})")
     diff = 100 * (accs["ours SGNS (untied)"] - accs["gensim Word2Vec (untied)"])
     print(f"analogy accuracy ours(untied) − gensim: {diff:+.2f} points (target: within ±3)")
 

@@ -11,12 +11,14 @@ token array), then the transpose is added once at the end.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
 
-from repro.experiments.common.datadir import cache_dir, cache_key
+from repro.experiments.common.cache import cached
+from repro.experiments.common.log import logger
+
+log = logger("word2vec")
 
 
 @dataclass
@@ -102,36 +104,16 @@ def symmetrize_(A: np.ndarray, block: int = 256) -> np.ndarray:
     return A
 
 
-def brute_force(ids, starts, V: int, window: int) -> tuple[np.ndarray, float]:
-    """Reference double loop (tests only): C̃ and Σ C straight from the definition."""
-    Ct = np.zeros((V, V))
-    total = 0.0
-    for a0, a1 in zip(starts[:-1], starts[1:]):
-        for p in range(a0, a1):
-            for j in range(1, window + 1):
-                if p + j >= a1:
-                    break
-                a, b = ids[p], ids[p + j]
-                Ct[a, b] += window + 1 - j
-                Ct[b, a] += window + 1 - j
-                total += 2
-    return Ct, total
+def cached_cooccurrence(corpus, fingerprint: str, window: int, use_cache: bool = True) -> Cooccurrence:
+    """count_cooccurrences through the checked on-disk cache (common.cache), keyed by the corpus
+    fingerprint (source, V, preprocessing) and the window. C̃ is kept as float32, also on a cache
+    miss, so a first run and a cached one give the same numbers: float32 keeps counts below 2^24
+    exact and the rest to 6e-8 relative error."""
+    def compute() -> dict:
+        log(f"counting co-occurrences: {len(corpus.ids):,} tokens, V={corpus.V}, window={window} ...")
+        cooc = count_cooccurrences(corpus.ids, corpus.starts, corpus.V, window)
+        return dict(weighted=cooc.weighted.astype(np.float32), n_pairs=np.float64(cooc.n_pairs))
 
-
-def cached_cooccurrence(corpus, fingerprint: str, window: int, use_cache: bool = True, log=print) -> Cooccurrence:
-    """count_cooccurrences, cached on disk keyed by the corpus fingerprint (source, V, preprocessing)
-    and the window. Stored as float32 .npy with the float64 total in the name-keyed sidecar;
-    float32 keeps counts below 2^24 exact and the rest to 6e-8 relative error."""
-    key = cache_key(kind="cooc", corpus=fingerprint, window=int(window), version=1)
-    folder = cache_dir("word2vec_cooc")
-    path, meta = folder / f"{key}.npy", folder / f"{key}.total.npy"
-    if use_cache and path.exists() and meta.exists():
-        return Cooccurrence(np.load(path).astype(np.float64), float(np.load(meta)), int(window))
-    log(f"counting co-occurrences: {len(corpus.ids):,} tokens, V={corpus.V}, window={window} ...")
-    cooc = count_cooccurrences(corpus.ids, corpus.starts, corpus.V, window)
-    if use_cache:
-        tmp = folder / f"{key}.{os.getpid()}.tmp.npy"
-        np.save(tmp, cooc.weighted.astype(np.float32))
-        np.save(meta, np.float64(cooc.n_pairs))
-        os.replace(tmp, path)
-    return cooc
+    z = cached("word2vec_cooc", dict(kind="cooc", corpus=fingerprint, window=int(window), version=2), compute,
+               enabled=use_cache)
+    return Cooccurrence(z["weighted"].astype(np.float64), float(z["n_pairs"]), int(window))

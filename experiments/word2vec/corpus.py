@@ -11,8 +11,8 @@ A corpus is a list of articles. Named corpora:
   file      any local .txt / .raw / .jsonl file, plain or .gz / .xz / .bz2
 WikiText articles start at a top-level heading line " = Title = " (sub-headings are " = = x = = ").
 
-Token ids are cached on disk (common.datadir.cache_dir("word2vec_tokens")), keyed by the source
-(path + size + mtime, or hub name), V and the preprocessing options.
+Token ids are cached on disk (common.cache, kind "word2vec_tokens"), keyed by the source (path +
+size + mtime, or hub name), V and the preprocessing options. `ccfg` below is settings.Corpus.
 """
 from __future__ import annotations
 
@@ -23,23 +23,24 @@ import json
 import lzma
 import os
 import re
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from repro.experiments.common.datadir import cache_dir, cache_key
-from repro.experiments.common.errors import ConfigError
+from repro.experiments.common.cache import cached
+from repro.experiments.common.datadir import cache_key
+from repro.experiments.common.errors import ConfigError, require
+from repro.experiments.common.hub import hub_reachable
+from repro.experiments.common.log import logger
 
-NAMED = ("wikitext", "wikitext2", "enwiki", "file")
-CACHE_VERSION = 2
+log = logger("word2vec")
+CACHE_VERSION = 3
 TOKEN_RE = re.compile(r"[a-z]+")
 # A WikiText top-level title line: " = Title = " with no "=" inside (sub-headings are " = = x = = ").
 WIKITEXT_TITLE_RE = re.compile(r"^ = [^=\n].*[^=\n] = $|^ = [^=\n] = $", re.M)
 OPENERS = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}
 TEXT_SUFFIXES = (".txt", ".raw", ".jsonl", ".json", ".tokens", ".text")
-ARTICLE_SPLITS = ("auto", "wikitext", "blank", "lines", "none")
 
 
 @dataclass
@@ -68,15 +69,11 @@ class Corpus:
 
 def local_candidates(ccfg, data_dir: Path | None) -> list[Path]:
     """Local files that would hold a named corpus, in order of preference."""
-    if ccfg.get("path"):
-        return [Path(str(ccfg.path)).expanduser()]
+    if ccfg.path:
+        return [Path(ccfg.path).expanduser()]
     if data_dir is None:
         return []
-    out = []
-    for folder in ccfg.get("local_dirs") or []:
-        for fname in ccfg.get("local_files") or []:
-            out.append(Path(data_dir) / folder / fname)
-    return out
+    return [Path(data_dir) / folder / fname for folder in ccfg.local_dirs for fname in ccfg.local_files]
 
 
 def find_local(ccfg, data_dir: Path | None) -> Path | None:
@@ -87,77 +84,61 @@ def find_local(ccfg, data_dir: Path | None) -> Path | None:
 
 
 def hub_hint(ccfg) -> str:
-    files = ", ".join(f"{d}/{f}" for d in (ccfg.get("local_dirs") or []) for f in (ccfg.get("local_files") or [])[:1])
+    files = ", ".join(f"{d}/{f}" for d in ccfg.local_dirs for f in ccfg.local_files[:1])
     return (f"point at a local copy with corpus.path=FILE (e.g. wiki.train.raw), or data_dir=DIR "
             f"(or REPRO_DATA_DIR) holding {files}")
-
-
-def hub_reachable(timeout: float = 3.0) -> bool:
-    """A cheap probe: can we open a TCP connection to the Hugging Face hub? (offline → False)."""
-    if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1":
-        return False
-    try:
-        socket.create_connection(("huggingface.co", 443), timeout=timeout).close()
-        return True
-    except OSError:
-        return False
 
 
 def hub_cached(ccfg) -> bool:
     """Whether `datasets` has this hub corpus in its local cache (then no network is needed)."""
     root = Path(os.environ.get("HF_DATASETS_CACHE") or Path(os.environ.get("HF_HOME") or
                 Path.home() / ".cache" / "huggingface") / "datasets")
-    name = str(ccfg.get("hub") or "").replace("/", "___")
-    return bool(name) and root.is_dir() and any(root.glob(f"{name}*/{ccfg.get('hub_config') or ''}*"))
+    name = (ccfg.hub or "").replace("/", "___")
+    return bool(name) and root.is_dir() and any(root.glob(f"{name}*/{ccfg.hub_config or ''}*"))
+
+
+NAMED = ("wikitext", "wikitext2", "enwiki")
+FILE_KINDS = ".txt/.jsonl file (plain, .gz, .xz or .bz2)"
 
 
 def check_source(ccfg, data_dir: Path | None) -> None:
-    """One-line ConfigError unless the corpus can be read: unknown name, missing, empty or binary file,
-    or (named corpora without a local copy) no reachable hub. Reads at most a few KB."""
-    name = str(ccfg.get("name"))
-    if name not in NAMED:
-        raise ConfigError(f"corpus={name!r} is unknown; valid corpora: {', '.join(NAMED[:-1])}, or a path to a "
-                          f".txt/.jsonl file (plain, .gz, .xz or .bz2)")
-    if ccfg.get("article_split", "auto") not in ARTICLE_SPLITS:
-        raise ConfigError(f"corpus.article_split={ccfg.article_split!r} is invalid; valid choices: {', '.join(ARTICLE_SPLITS)}")
-    if name == "file" and not ccfg.get("path"):
-        raise ConfigError("corpus.path=None is invalid: corpus=file needs corpus.path=FILE (.txt/.jsonl, optionally .gz/.xz/.bz2)")
-    if ccfg.get("path") and Path(str(ccfg.path)).expanduser().is_dir():
-        raise ConfigError(f"corpus.path={str(ccfg.path)!r} is a directory; give a .txt/.jsonl file")
+    """One-line ConfigError unless the corpus can be read: missing, empty or binary file, or (named
+    corpora without a local copy) no reachable hub. Reads at most a few KB."""
+    path = ccfg.path
+    require(ccfg.name != "file" or bool(path),
+            f"corpus.path={path!r} is invalid: corpus=file needs a file; valid: corpus.path=FILE, a {FILE_KINDS}")
+    require(not (path and Path(path).expanduser().is_dir()),
+            f"corpus.path={path!r} is invalid: it is a directory; valid: a {FILE_KINDS}")
     local = find_local(ccfg, data_dir)
-    if local is None and ccfg.get("path"):
-        if name == "file":
-            raise ConfigError(f"corpus {str(ccfg.path)!r} is neither a known corpus ({', '.join(NAMED[:-1])}) "
-                              f"nor an existing file; give one of those names or a .txt/.jsonl path")
-        raise ConfigError(f"corpus.path={str(ccfg.path)!r} does not exist; give an existing .txt/.jsonl file")
+    require(local is not None or not path or ccfg.name != "file",
+            f"corpus={path!r} is invalid: neither a known corpus nor an existing file; valid: {', '.join(NAMED)}, "
+            f"or a {FILE_KINDS}")
+    require(local is not None or not path, f"corpus.path={path!r} is invalid: it does not exist; valid: an existing {FILE_KINDS}")
     if local is not None:
         sniff_text(local)
         return
-    if not ccfg.get("hub"):
-        where = f" under data_dir={data_dir}" if data_dir else " (no data_dir set)"
-        raise ConfigError(f"corpus={name!r} has no local copy{where} and no hub source; {hub_hint(ccfg)}")
-    if not hub_cached(ccfg) and not hub_reachable():
-        raise ConfigError(f"corpus={name!r}: no local copy and the Hugging Face hub is unreachable (offline); {hub_hint(ccfg)}")
+    where = f"under data_dir={data_dir}" if data_dir else "(no data_dir set)"
+    require(bool(ccfg.hub), f"corpus={ccfg.name!r} is invalid: no local copy {where} and no hub source; {hub_hint(ccfg)}")
+    require(hub_cached(ccfg) or hub_reachable(),
+            f"corpus={ccfg.name!r} is invalid: no local copy and the Hugging Face hub is unreachable (offline); "
+            f"{hub_hint(ccfg)}")
 
 
 def sniff_text(path: Path, nbytes: int = 8192) -> None:
-    """Reject an empty or binary file by its first bytes (after decompression)."""
-    if path.is_dir():
-        raise ConfigError(f"corpus.path={str(path)!r} is a directory; give a .txt/.jsonl file")
+    """Reject an empty, binary or non-UTF-8 file by its first bytes (after decompression)."""
+    bad = f"corpus.path={str(path)!r} is invalid"
     try:
         with open_text_bytes(path) as f:
             head = f.read(nbytes)
     except (OSError, EOFError, lzma.LZMAError) as e:
-        raise ConfigError(f"corpus.path={str(path)!r} cannot be read as {path.suffix or 'text'}: {e}") from None
-    if not head.strip():
-        raise ConfigError(f"corpus.path={str(path)!r} is empty; give a file with text in it")
-    if b"\x00" in head:
-        raise ConfigError(f"corpus.path={str(path)!r} looks binary (NUL bytes); give a UTF-8 .txt or .jsonl file")
+        raise ConfigError(f"{bad}: it cannot be read as {path.suffix or 'text'} ({e}); valid: a {FILE_KINDS}") from None
+    require(bool(head.strip()), f"{bad}: it is empty; valid: a file with text in it")
+    require(b"\x00" not in head, f"{bad}: it looks binary (NUL bytes); valid: a UTF-8 {FILE_KINDS}")
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as e:
-        if e.start < len(head) - 4:  # a multi-byte character cut at the sniff boundary is fine
-            raise ConfigError(f"corpus.path={str(path)!r} is not UTF-8 text (byte {e.start}); give a UTF-8 .txt or .jsonl file") from None
+        # a multi-byte character cut at the sniff boundary is fine
+        require(e.start >= len(head) - 4, f"{bad}: it is not UTF-8 text (byte {e.start}); valid: a UTF-8 {FILE_KINDS}")
 
 
 def open_text_bytes(path: Path):
@@ -176,7 +157,7 @@ def is_jsonl(path: Path) -> bool:
 def iter_articles_local(path: Path, ccfg):
     """Yield article texts from a local file."""
     if is_jsonl(path):
-        field = str(ccfg.get("text_field") or "text")
+        field = ccfg.text_field
         with io.TextIOWrapper(open_text_bytes(path), encoding="utf-8", errors="replace") as f:
             for line in f:
                 if line.strip():
@@ -184,7 +165,7 @@ def iter_articles_local(path: Path, ccfg):
         return
     with io.TextIOWrapper(open_text_bytes(path), encoding="utf-8", errors="replace") as f:
         text = f.read()
-    yield from split_articles(text, str(ccfg.get("article_split") or "auto"))
+    yield from split_articles(text, ccfg.article_split)
 
 
 def split_articles(text: str, mode: str) -> list[str]:
@@ -208,13 +189,13 @@ def iter_articles_hub(ccfg):
     try:
         import datasets
 
-        ds = datasets.load_dataset(str(ccfg.hub), ccfg.get("hub_config"), split=str(ccfg.get("split") or "train"))
+        ds = datasets.load_dataset(ccfg.hub, ccfg.hub_config, split=ccfg.split)
     except Exception as e:  # offline, no cache, hub down
-        raise ConfigError(f"corpus={ccfg.name!r}: no local copy and the hub failed ({type(e).__name__}); "
+        raise ConfigError(f"corpus={ccfg.name!r} is invalid: no local copy and the hub failed ({type(e).__name__}); "
                           f"{hub_hint(ccfg)}") from None
-    field = str(ccfg.get("text_field") or "text")
-    if ccfg.get("hub_rows_are_lines", False):
-        yield from split_articles("".join(ds[field]), str(ccfg.get("article_split") or "auto"))
+    field = ccfg.text_field
+    if ccfg.hub_rows_are_lines:
+        yield from split_articles("".join(ds[field]), ccfg.article_split)
     else:
         for row in ds:
             yield str(row[field] or "")
@@ -294,56 +275,44 @@ def source_of(ccfg, data_dir: Path | None) -> tuple[str, Path | None, dict]:
     if local is not None:
         st = local.stat()
         return str(local), local, {"path": str(local.resolve()), "size": st.st_size, "mtime": st.st_mtime_ns}
-    label = f"hub:{ccfg.get('hub')}/{ccfg.get('hub_config')}/{ccfg.get('split')}"
+    label = f"hub:{ccfg.hub}/{ccfg.hub_config}/{ccfg.split}"
     return label, None, {"hub": label}
 
 
 def preprocessing_key(ccfg) -> dict:
-    return {"min_article_tokens": int(ccfg.get("min_article_tokens") or 0),
-            "article_split": str(ccfg.get("article_split") or "auto"),
-            "text_field": str(ccfg.get("text_field") or "text"), "version": CACHE_VERSION}
+    return {"min_article_tokens": ccfg.min_article_tokens, "article_split": ccfg.article_split,
+            "text_field": ccfg.text_field, "version": CACHE_VERSION}
 
 
-def load_corpus(ccfg, V: int, data_dir: Path | None, use_cache: bool = True, log=print) -> Corpus:
-    """The preprocessed corpus for config section `corpus`, from the on-disk cache when present."""
+def load_corpus(ccfg, V: int, data_dir: Path | None, use_cache: bool = True) -> Corpus:
+    """The preprocessed corpus for settings.Corpus `ccfg`, from the checked on-disk cache when there."""
     label, local, src_key = source_of(ccfg, data_dir)
-    key = cache_key(kind="tokens", V=int(V), **src_key, **preprocessing_key(ccfg))
-    path = cache_dir("word2vec_tokens") / f"{key}.npz"
-    if use_cache and path.exists():
-        return _read_cache(path, label)
-    if local is not None:
-        sniff_text(local)
-    articles = iter_articles_local(local, ccfg) if local is not None else iter_articles_hub(ccfg)
-    log(f"tokenising {label} ...")
-    all_ids, starts, interner = tokenize_articles(articles, int(ccfg.get("min_article_tokens") or 0))
-    words_by_id = list(interner.index)
-    if len(all_ids) == 0:
-        raise ConfigError(f"corpus {label!r} has no [a-z]+ tokens (empty after preprocessing); give a corpus with English text")
-    if len(words_by_id) < V:
-        raise ConfigError(f"vocab_size={V} is more than the {len(words_by_id)} distinct words in corpus {label!r}; "
-                          f"use vocab_size<={len(words_by_id)}")
-    words, counts, lookup = build_vocab(all_ids, words_by_id, V)
-    ids, new_starts = strip_oov(all_ids, starts, lookup)
-    corpus = Corpus(ids, new_starts, words, counts, int(len(all_ids)), len(words_by_id), label)
-    if use_cache:
-        _write_cache(path, corpus)
-    return corpus
+
+    def compute() -> dict:
+        if local is not None:
+            sniff_text(local)
+        articles = iter_articles_local(local, ccfg) if local is not None else iter_articles_hub(ccfg)
+        log(f"tokenising {label} ...")
+        all_ids, starts, interner = tokenize_articles(articles, ccfg.min_article_tokens)
+        words_by_id = list(interner.index)
+        require(len(all_ids) > 0, f"corpus={label!r} is invalid: no [a-z]+ tokens (empty after preprocessing); "
+                                  f"valid: a corpus with English text")
+        require(len(words_by_id) >= V, f"vocab_size={V} is invalid: more than the {len(words_by_id)} distinct words in "
+                                       f"corpus {label!r}; valid: vocab_size<={len(words_by_id)}")
+        words, counts, lookup = build_vocab(all_ids, words_by_id, V)
+        ids, new_starts = strip_oov(all_ids, starts, lookup)
+        return dict(ids=ids, starts=new_starts, words=np.array(words), counts=counts,
+                    n_raw_tokens=np.int64(len(all_ids)), n_distinct=np.int64(len(words_by_id)))
+
+    z = cached("word2vec_tokens", token_key(src_key, ccfg, V), compute, enabled=use_cache)
+    return Corpus(z["ids"], z["starts"], [str(w) for w in z["words"]], z["counts"],
+                  int(z["n_raw_tokens"]), int(z["n_distinct"]), label)
 
 
-def _write_cache(path: Path, c: Corpus) -> None:
-    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
-    np.savez(tmp, ids=c.ids, starts=c.starts, words=np.array(c.words), counts=c.counts,
-             n_raw_tokens=c.n_raw_tokens, n_distinct=c.n_distinct)
-    os.replace(tmp, path)
-
-
-def _read_cache(path: Path, label: str) -> Corpus:
-    with np.load(path) as z:
-        return Corpus(z["ids"], z["starts"], [str(w) for w in z["words"]], z["counts"],
-                      int(z["n_raw_tokens"]), int(z["n_distinct"]), label)
+def token_key(src_key: dict, ccfg, V: int) -> dict:
+    return dict(kind="tokens", V=int(V), **src_key, **preprocessing_key(ccfg))
 
 
 def corpus_fingerprint(ccfg, V: int, data_dir: Path | None) -> str:
     """A key for everything derived from this corpus + vocabulary (co-occurrences, eigenpairs)."""
-    _, _, src_key = source_of(ccfg, data_dir)
-    return cache_key(kind="tokens", V=int(V), **src_key, **preprocessing_key(ccfg))
+    return cache_key(**token_key(source_of(ccfg, data_dir)[2], ccfg, V))

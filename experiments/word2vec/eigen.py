@@ -14,11 +14,16 @@ Solvers:
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import scipy.linalg as sla
 import torch
 
-METHODS = ("auto", "exact", "torch", "krylov")
+from repro.experiments.common.cache import cached
+from repro.experiments.common.log import logger
+
+log = logger("word2vec")
 
 
 def resolve_method(method: str, V: int, d: int, device=None) -> str:
@@ -45,9 +50,8 @@ def top_eigenpairs(M: np.ndarray, d: int, method: str = "auto", tol: float = 1e-
     if method == "exact":
         w, v = sla.eigh(M, subset_by_index=[V - d, V - 1], driver="evr")
         return w[::-1].copy(), v[:, ::-1].copy()
-    if method == "krylov":
-        return block_lanczos(M, d, tol=tol, device=device, seed=seed, log=log)
-    raise ValueError(f"eigen method {method!r}; valid: {', '.join(METHODS)}")
+    assert method == "krylov", method
+    return block_lanczos(M, d, tol=tol, device=device, seed=seed, log=log)
 
 
 def _orthonormalize(Y, Q, b: int, blockwise: bool = False):
@@ -170,3 +174,29 @@ def embedding_from_eigs(w: np.ndarray, v: np.ndarray, d: int | None = None) -> n
     """The closed form W = V*[:, :d] Λ_d^{1/2}; negative eigenvalues give zero columns (best PSD rank-d)."""
     d = len(w) if d is None else d
     return v[:, :d] * np.sqrt(np.clip(w[:d], 0.0, None))
+
+
+def cached_top_eigenpairs(name: str, matrix_fn, d: int, ev, seed: int, key_parts: dict, device,
+                          use_cache: bool) -> tuple[np.ndarray, np.ndarray, float]:
+    """(w, v, seconds): top-d eigenpairs of the matrix_fn() (V x V), through the checked on-disk cache.
+
+    ev: settings.Eigen; key_parts: what the matrix depends on. exact and torch are both dense solvers
+    (the same pairs up to rounding); krylov's depend on tol and seed. seconds is 0 on a cache hit.
+    """
+    dev = device if getattr(device, "type", "cpu") == "cuda" else None
+    V = int(key_parts["V"])
+    method = resolve_method(ev.method, V, d, dev)
+    solver = f"krylov:{ev.tol:g}:{seed}" if method == "krylov" else "dense"
+    spent = []
+
+    def compute() -> dict:
+        M = matrix_fn()
+        t = time.perf_counter()
+        w, v = top_eigenpairs(M, d, method, ev.tol, device=dev, seed=seed, log=log)
+        spent.append(time.perf_counter() - t)
+        log(f"top-{d} eigenpairs of {name} ({V}x{V}) in {spent[0]:.1f} s")
+        return dict(w=w, v=v)
+
+    z = cached("word2vec_eig", dict(kind="eig", name=name, d=int(d), solver=solver, version=2, **key_parts), compute,
+               enabled=use_cache)
+    return z["w"], z["v"], spent[0] if spent else 0.0

@@ -4,17 +4,21 @@ word2vec's own algorithm (per-pair SGD in corpus order, Hogwild threads on share
 ~100 lines of C, because per-pair updates of 200-float rows are latency-bound and a minibatched torch
 kernel pays gathers, scatters and Python per batch (measured ~1.5 µs per pair vs gensim's ~1 µs).
 The shared library lives in the cache directory keyed by the source, the compiler flags and the CPU;
-`load()` returns None (with the reason in `last_error`) when no compiler works, and the trainer then
-falls back to the torch kernel.
+`load()` returns None (with the reason in `last_error`) when no compiler works; then settings.resolve
+picks the torch kernel for train.kernel=auto, and validate rejects train.kernel=native.
+
+train_native() is the driver: the stream in chunks, the lr schedule, the step cap and callbacks.
 """
 from __future__ import annotations
 
 import ctypes
 import hashlib
+import math
 import os
 import platform
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -110,3 +114,41 @@ def train_stream(W: np.ndarray, C: np.ndarray, tok: np.ndarray, doc: np.ndarray,
     lib.sgns_stream(W, C, W.shape[0], W.shape[1], tok, doc, len(tok), keep, alias_prob, alias_idx, int(k),
                     int(window), float(lr_start), float(lr_end), int(threads), int(seed) % 2**64, acc)
     return int(acc[0]), float(acc[1])
+
+
+def train_native(tokens, doc, keep_p, noise, W, C, t, r, min_lr, callback, info, stats) -> None:
+    """word2vec's algorithm through sgns_kernel.c on the float32 CPU tables W, C (C may be W): the
+    stream in chunks (one slice per thread, Hogwild), lr decaying linearly with words done; between
+    chunks, callbacks at every log_every "steps", where a step is batch_size pairs (so step counts
+    and caps mean the same as for the torch kernel, checked at chunk ends)."""
+    Wn, Cn = W.numpy(), C.numpy()
+    tok32, doc32 = tokens.astype(np.int32), doc.astype(np.int32)
+    keep32 = np.asarray(keep_p, np.float32)
+    prob, alias = noise.prob.cpu().numpy().astype(np.float64), noise.alias.cpu().numpy().astype(np.int64)
+    n = len(tok32)
+    chunk = int(np.clip(math.ceil(n / 16), 4096, 1 << 20))
+    total_words = n * t.epochs
+    words, pairs, step, loss_sum, loss_pairs = 0, 0, 0, 0.0, 0
+    start = time.perf_counter()
+    offsets = (a for _ in range(t.epochs) for a in range(0, n, chunk))
+    for gi, a in enumerate(offsets):
+        b = min(n, a + chunk)
+        lr_a = max(min_lr, r.lr * (1.0 - words / total_words))
+        lr_b = max(min_lr, r.lr * (1.0 - (words + b - a) / total_words))
+        got, loss = train_stream(Wn, Cn, tok32[a:b], doc32[a:b], keep32, prob, alias, int(r.negatives), r.window,
+                                 lr_a, lr_b, r.workers, r.seed * 1_000_003 + gi)
+        words, pairs, loss_sum, loss_pairs = words + b - a, pairs + got, loss_sum + loss, loss_pairs + got
+        prev, step = step, pairs // r.batch_size
+        capped = r.steps is not None and step >= r.steps
+        if step // t.log_every > prev // t.log_every or capped:
+            info.update(loss=loss_sum / max(loss_pairs, 1), lr=lr_b, words=words)
+            if callback is not None:
+                callback(step, Wn.astype(np.float64), dict(info))
+            loss_sum, loss_pairs = 0.0, 0
+        if capped:
+            break
+    seconds = time.perf_counter() - start
+    if loss_pairs and callback is not None:
+        callback(step, Wn.astype(np.float64), dict(info, loss=loss_sum / loss_pairs, words=words))
+    stats.update(words=words, pairs=pairs, seconds=seconds, steps=step, kernel="native",
+                 words_per_sec=words / max(seconds, 1e-9))

@@ -11,7 +11,7 @@ zero at λ = 0 (the bracket tends to t there) and decays for λ < 0. The learnin
 follows the same curves up to a rotation (Result 3), with an effective s_k²(0) set by the init
 scale (see `initial_sq_singular_values`).
 
-Time conversion (spec §4.5): with the normalised per-step loss the trainers in train.py use, one
+Time conversion (spec §4.5): with the normalised per-step loss the trainers in qwem.py use, one
 SGD or GD step with learning rate η advances theory time by Δt = 2 η (1 + k_neg) / (V² |m|), where
 m = −mean(M*²) is the loss normaliser.
 
@@ -40,9 +40,8 @@ def initial_sq_singular_values(init_scale: float, d: int, n_modes: int | None = 
         return np.maximum(d - k + 1, 1.0) * sigma_sq
     if rule == "entry":
         return np.full(n, sigma_sq)
-    if rule == "authors":
-        return np.full(n, d * sigma_sq)
-    raise ValueError(f"rule={rule!r} is invalid; valid choices: dof, entry, authors")
+    assert rule == "authors", rule
+    return np.full(n, d * sigma_sq)
 
 
 def predicted_sq_singular_values(eigvals, s0_sq, t) -> np.ndarray:
@@ -61,23 +60,11 @@ def predicted_sq_singular_values(eigvals, s0_sq, t) -> np.ndarray:
     return np.where(np.isfinite(out), out, 0.0)
 
 
-def predicted_singular_values(eigvals, init_scale, t, d: int | None = None, rule: str = "dof") -> np.ndarray:
-    """Singular values s_k(t), shape (T, n_modes), for W_ij(0) ~ N(0, init_scale²/d).
-
-    With d=None, init_scale is taken as s_k(0) itself (the aligned init of Lemma 3.1).
-    """
-    eigvals = np.asarray(eigvals, dtype=np.float64)
-    if d is None:
-        s0_sq = np.full(eigvals.shape, float(init_scale) ** 2)
-    else:
-        s0_sq = initial_sq_singular_values(init_scale, d, len(eigvals), rule)
-    return np.sqrt(predicted_sq_singular_values(eigvals, s0_sq, t))
-
-
 def learning_times(eigvals, init_scale, d: int | None = None, rule: str = "dof") -> np.ndarray:
     """τ_k = ln(λ_k / s_k²(0)) / λ_k (spec §4.2); +inf for modes with λ_k ≤ s_k²(0) (never learned).
 
-    init_scale and d as in predicted_singular_values.
+    d=None takes init_scale as s_k(0) itself (the aligned init of Lemma 3.1); else W_ij(0) ~
+    N(0, init_scale²/d) with s_k²(0) from initial_sq_singular_values(rule).
     """
     lam = np.asarray(eigvals, dtype=np.float64)
     if d is None:
@@ -158,3 +145,44 @@ def switch_on_times(times, sq_singular_values, eigvals) -> np.ndarray:
         frac = (h - y0) / (y1 - y0) if y1 != y0 else 1.0
         out[k] = times[i - 1] + frac * (times[i] - times[i - 1])
     return out
+
+
+class Dynamics:
+    """The predicted dynamics of one QWEM run: top-d eigenvalues λ of M*, init W_ij ~ N(0, init²/d).
+
+    s0_sq (s_k²(0)), tau (τ_k); at theory times t: rank(t) = r(t), sq_sv(t) = s_k²(t), loss(t) = ℒ(t).
+    """
+
+    def __init__(self, eigvals, init_scale: float, d: int, rule: str, k_neg: float, frob_sq: float):
+        self.lam = np.asarray(eigvals[:d], np.float64)
+        self.init_scale, self.d, self.rule, self.k_neg, self.frob_sq = init_scale, d, rule, k_neg, frob_sq
+        self.s0_sq = initial_sq_singular_values(init_scale, d, d, rule)
+        self.tau = learning_times(self.lam, init_scale, d=d, rule=rule)
+
+    def rank(self, t) -> np.ndarray:
+        return effective_rank(self.tau, t)
+
+    def sq_sv(self, t) -> np.ndarray:
+        return predicted_sq_singular_values(self.lam, self.s0_sq, t)
+
+    def loss(self, t) -> np.ndarray:
+        return predicted_loss(self.lam, self.s0_sq, t, self.k_neg, self.frob_sq)
+
+    def curve(self, t_end: float, rank_accuracy=None, n_points: int = 200) -> dict:
+        """Dense curves on a log time grid from 0.05 τ_1 to max(t_end, 1.5 τ_1): s_k(t), ℒ, r(t) and,
+        given rank_accuracy(r), the accuracy acc(W_{r(t)}) of the early-stopped closed form."""
+        t = np.geomspace(0.05 * self.tau[0], max(t_end, 1.5 * self.tau[0]), n_points)
+        r = self.rank(t)
+        acc = [rank_accuracy(int(x)) for x in r] if rank_accuracy is not None else []
+        return {"t": t, "t_over_tau1": t / self.tau[0], "tau": self.tau, "sv": np.sqrt(self.sq_sv(t)),
+                "loss": self.loss(t), "rank": r, "accuracy": acc, "init_scale": self.init_scale, "rule": self.rule}
+
+    def switch_on(self, times, sq_sv, n_modes: int = 10) -> dict:
+        """Measured switch-on times of the first modes over τ_k, the worst relative error, τ_1 and
+        the last time over τ_1 (times (T,), sq_sv (T, ≥ n) measured s_k²)."""
+        times, s2 = np.asarray(times), np.asarray(sq_sv)
+        n = min(n_modes, len(self.lam), s2.shape[1])
+        ratio = switch_on_times(times, s2[:, :n], self.lam[:n]) / self.tau[:n]
+        worst = float(np.nanmax(np.abs(ratio - 1))) if np.isfinite(ratio).any() else None
+        return {"switch_on_over_tau": ratio, "switch_on_max_rel_err": worst, "tau1": float(self.tau[0]),
+                "final_t_over_tau1": float(times[-1] / self.tau[0])}

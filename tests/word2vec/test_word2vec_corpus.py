@@ -1,34 +1,33 @@
 """Corpus preprocessing: tokens, vocabulary, OOV deletion, articles, formats, cache, bad input."""
 import bz2
+import dataclasses
 import gzip
 import json
 import lzma
 
 import numpy as np
 import pytest
-from omegaconf import OmegaConf
 
 from repro.experiments.common.errors import ConfigError
 from repro.experiments.word2vec import corpus as C
+from repro.experiments.word2vec.settings import settings
 
 
-@pytest.fixture(autouse=True)
-def _cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("REPRO_CACHE_DIR", str(tmp_path / "cache"))
+@pytest.fixture
+def ccfg(compose):
+    """ccfg(path, **changes) -> settings.Corpus of `corpus=file corpus.path=path` with changes."""
+    base = settings(compose("word2vec", "corpus=file")).corpus
 
-
-def ccfg(path, **kw):
-    base = {"name": "file", "path": str(path), "local_dirs": [], "local_files": [], "hub": None,
-            "article_split": "auto", "text_field": "text", "min_article_tokens": 0}
-    base.update(kw)
-    return OmegaConf.create(base)
+    def make(path, **kw):
+        return dataclasses.replace(base, path=str(path), **kw)
+    return make
 
 
 WIKI = (" \n = First Title = \n \n The cat's cat sat ; the DOG (2 dogs) sat .\n"
         " = = Section = = \n the cat café naïve\n = Second = \n dog dog the zebra\n")
 
 
-def test_tokens_vocab_oov_and_articles(tmp_path):
+def test_tokens_vocab_oov_and_articles(tmp_path, ccfg):
     p = tmp_path / "wiki.train.raw"
     p.write_text(WIKI, encoding="utf-8")
     c = C.load_corpus(ccfg(p), 4, None, use_cache=False)
@@ -46,7 +45,7 @@ def test_tokens_vocab_oov_and_articles(tmp_path):
 
 
 @pytest.mark.parametrize("suffix,opener", [(".gz", gzip.open), (".xz", lzma.open), (".bz2", bz2.open)])
-def test_compressed_and_jsonl_give_same_stream(tmp_path, suffix, opener):
+def test_compressed_and_jsonl_give_same_stream(tmp_path, suffix, opener, ccfg):
     arts = ["alpha beta gamma alpha", "beta beta delta alpha gamma", "gamma alpha"]
     plain = tmp_path / "c.txt"
     plain.write_text("\n\n".join(arts))
@@ -60,7 +59,7 @@ def test_compressed_and_jsonl_give_same_stream(tmp_path, suffix, opener):
     assert len(a.starts) == 4
 
 
-def test_min_article_tokens_and_cache_roundtrip(tmp_path):
+def test_min_article_tokens_and_cache_roundtrip(tmp_path, ccfg):
     p = tmp_path / "c.txt"
     p.write_text("a b c d e f\n\nshort one\n\na b a b a b")
     c1 = C.load_corpus(ccfg(p, min_article_tokens=3), 3, None)
@@ -69,7 +68,22 @@ def test_min_article_tokens_and_cache_roundtrip(tmp_path):
     assert c2.ids.tolist() == c1.ids.tolist() and c2.words == c1.words
 
 
-def test_bad_input_one_line_errors(tmp_path, monkeypatch):
+def test_truncated_token_cache_is_detected_and_recomputed(tmp_path, ccfg, monkeypatch, capsys):
+    monkeypatch.setenv("REPRO_CACHE_DIR", str(tmp_path / "cache"))
+    p = tmp_path / "c.txt"
+    p.write_text(WIKI)
+    c1 = C.load_corpus(ccfg(p), 4, None)
+    [entry] = (tmp_path / "cache" / "word2vec_tokens").glob("*.npz")
+    entry.write_bytes(entry.read_bytes()[: entry.stat().st_size // 2])
+    capsys.readouterr()
+    c2 = C.load_corpus(ccfg(p), 4, None)
+    err = capsys.readouterr().err
+    assert "damaged" in err and "tokenising" in err          # detected, deleted, recomputed
+    assert c2.ids.tolist() == c1.ids.tolist() and c2.words == c1.words and c2.starts.tolist() == c1.starts.tolist()
+    assert C.load_corpus(ccfg(p), 4, None).counts.tolist() == c1.counts.tolist()   # the rewritten entry is good
+
+
+def test_bad_input_one_line_errors(tmp_path, monkeypatch, ccfg):
     def err(cfg, V=2):
         with pytest.raises(ConfigError) as e:
             C.check_source(cfg, None)
@@ -79,7 +93,6 @@ def test_bad_input_one_line_errors(tmp_path, monkeypatch):
         return msg
 
     assert "wikitext, wikitext2, enwiki" in err(ccfg(tmp_path / "nosuch"))
-    assert "unknown" in err(OmegaConf.create({"name": "wikitext9"}))
     (tmp_path / "empty.txt").write_text("  \n")
     assert "empty" in err(ccfg(tmp_path / "empty.txt"))
     (tmp_path / "bin.txt").write_bytes(bytes(range(256)) * 4)
@@ -91,12 +104,10 @@ def test_bad_input_one_line_errors(tmp_path, monkeypatch):
     assert "directory" in err(ccfg(tmp_path))
 
 
-def test_offline_named_corpus_says_how_to_point_at_a_local_copy(tmp_path, monkeypatch):
-    monkeypatch.setattr(C, "hub_reachable", lambda timeout=3.0: False)
+def test_offline_named_corpus_says_how_to_point_at_a_local_copy(tmp_path, monkeypatch, compose):
+    monkeypatch.setattr(C, "hub_reachable", lambda: False)
     monkeypatch.setattr(C, "hub_cached", lambda cfg: False)
-    cfg = OmegaConf.create({"name": "wikitext", "path": None, "local_dirs": ["wikitext-103-raw"],
-                            "local_files": ["wiki.train.raw"], "hub": "Salesforce/wikitext",
-                            "hub_config": "wikitext-103-raw-v1"})
+    cfg = settings(compose("word2vec", "corpus=wikitext")).corpus
     with pytest.raises(ConfigError) as e:
         C.check_source(cfg, tmp_path)
     msg = str(e.value)

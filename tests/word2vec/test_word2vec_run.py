@@ -1,7 +1,6 @@
 """repro word2vec end to end on a generated topic corpus: validate, run, files, theory agreement."""
 import json
 
-import hydra
 import numpy as np
 import pytest
 from omegaconf import OmegaConf
@@ -9,14 +8,7 @@ from omegaconf import OmegaConf
 from repro.experiments.common.errors import ConfigError
 from repro.experiments.common.rundir import execute, status
 from repro.experiments.word2vec import run as R
-
-CONFIG_DIR = str(__import__("pathlib").Path(R.__file__).resolve().parents[2] / "configs" / "word2vec")
-
-
-@pytest.fixture(autouse=True)
-def _cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("REPRO_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("REPRO_DATA_DIR", raising=False)
+from repro.experiments.word2vec.settings import resolve, settings
 
 
 def topic_corpus(path, n_articles=300, length=120, n_words=240, n_topics=6, seed=0):
@@ -37,22 +29,15 @@ def topic_corpus(path, n_articles=300, length=120, n_words=240, n_topics=6, seed
     return words
 
 
-def compose(overrides):
-    with hydra.initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = hydra.compose("config", overrides=overrides)
-    OmegaConf.resolve(cfg)
-    return cfg
-
-
 def base_overrides(corpus_path, data_dir):
     return ["preset=quick", "corpus=file", f"corpus.path={corpus_path}", f"data_dir={data_dir}",
             "vocab_size=120", "d=6", "window=4", "device=cpu", "baselines=[closed_form,ppmi]"]
 
 
-def test_validate_rejects_bad_input_with_one_line(tmp_path):
-    words = topic_corpus(tmp_path / "c.txt")
+def test_validate_rejects_bad_input_with_one_line(tmp_path, compose):
+    topic_corpus(tmp_path / "c.txt")
     ok = base_overrides(tmp_path / "c.txt", tmp_path)
-    R.validate(compose(ok))
+    R.validate(compose("word2vec", *ok))
     bad = {
         "vocab_size=100000": "240 distinct words",
         "d=0": "d=0",
@@ -61,22 +46,26 @@ def test_validate_rejects_bad_input_with_one_line(tmp_path):
         "eigen.method=qr": "eigen.method",
         "k_neg=0": "k_neg",
         "d=500": "vocab_size",
+        "train.method=closed_form": "train.method=none baselines=[closed_form]",
+        "train.lr=1": "both set the step size",
+        "train.lr_decay_at=2": "train.lr_decay_at=2.0 is invalid",
+        "train.reweight=sgns": "valid: omniscient",
+        "baselines=[svd]": "baselines[0]='svd' is invalid",
+        "+train.lr_max=1": "no such setting",
     }
     for override, needle in bad.items():
         with pytest.raises(ConfigError) as e:
-            R.validate(compose(ok + [override]))
+            R.validate(compose("word2vec", *ok, override))
         assert needle in str(e.value) and "\n" not in str(e.value), (override, str(e.value))
-    assert len(words) == 240
 
 
-def test_end_to_end_qwem_gd_matches_theory(tmp_path):
+def test_end_to_end_qwem_gd_matches_theory(tmp_path, compose, run_dir):
     topic_corpus(tmp_path / "c.txt")
     (tmp_path / "analogies").mkdir()
     (tmp_path / "analogies" / "questions-words.txt").write_text(
         ": s1\nwaa wab wac wad\nwae waf wag wah\nwai waj wak wal\n")
-    cfg = compose(base_overrides(tmp_path / "c.txt", tmp_path) + ["train.steps=3000", "train.dt_per_step=null", "train.lr=15", "train.log_every=20"])
-    run_dir = tmp_path / "run"
-    run_dir.mkdir()
+    cfg = compose("word2vec", *base_overrides(tmp_path / "c.txt", tmp_path), "train.steps=3000", "train.dt_per_step=null",
+                  "train.lr=15", "train.log_every=20")
     OmegaConf.save(cfg, run_dir / "config.yaml")
     assert execute("word2vec", run_dir) == "done", json.loads((run_dir / "run.json").read_text()).get("traceback")
     s = json.loads((run_dir / "summary.json").read_text())
@@ -92,20 +81,19 @@ def test_end_to_end_qwem_gd_matches_theory(tmp_path):
         assert (run_dir / "figures" / f"{fig}.png").exists(), fig
     rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert rows[0]["step"] == 0 and "sv_theory" in rows[-1] and len(rows[-1]["sv"]) == 6
-    assert rows[-1]["loss"] < rows[0]["loss"]
+    assert rows[-1]["loss"] < rows[0]["loss"] - 0.1
+    assert s["resolved"]["lr"] == 15 and s["resolved"]["lr_rule"] == "train.lr"
     assert status(run_dir) == "done"
 
 
-def test_end_to_end_sgns_trains_whole_epochs_despite_the_qwem_step_count(tmp_path):
+def test_end_to_end_sgns_trains_whole_epochs_despite_the_qwem_step_count(tmp_path, compose, run_dir):
     """The presets set train.steps for QWEM; an SGNS run must still see every word of every epoch
     (it caps only on train.sgns_steps), log progress in words, and score its trained embedding."""
     topic_corpus(tmp_path / "c.txt")
     (tmp_path / "analogies").mkdir()
     (tmp_path / "analogies" / "questions-words.txt").write_text(": s1\nwaa wab wac wad\nwae waf wag wah\n")
-    cfg = compose(base_overrides(tmp_path / "c.txt", tmp_path) + [
-        "train.method=sgns", "train.steps=2", "train.epochs=2", "train.subsample=0", "train.log_every=50"])
-    run_dir = tmp_path / "run"
-    run_dir.mkdir()
+    cfg = compose("word2vec", *base_overrides(tmp_path / "c.txt", tmp_path), "train.method=sgns", "train.steps=2",
+                  "train.epochs=2", "train.subsample=0", "train.log_every=50")
     OmegaConf.save(cfg, run_dir / "config.yaml")
     assert execute("word2vec", run_dir) == "done", json.loads((run_dir / "run.json").read_text()).get("traceback")
     s = json.loads((run_dir / "summary.json").read_text())
@@ -113,5 +101,19 @@ def test_end_to_end_sgns_trains_whole_epochs_despite_the_qwem_step_count(tmp_pat
     assert rows[-1]["words"] == 2 * s["tokens"]
     assert rows[-1]["loss"] < rows[1]["loss"]
     assert 0.0 <= s["analogy_google_trained"] <= 1.0 and (run_dir / "embeddings" / "trained.npy").exists()
-    capped = compose(base_overrides(tmp_path / "c.txt", tmp_path) + ["train.method=sgns", "train.sgns_steps=1"])
-    assert R.train_config(capped, 1.0).steps == 1
+    capped = settings(compose("word2vec", *base_overrides(tmp_path / "c.txt", tmp_path), "train.method=sgns",
+                              "train.sgns_steps=1"))
+    assert resolve(capped, 1.0, 1.0, "cpu", 1).steps == 1
+    assert s["resolved"]["steps"] is None and s["resolved"]["batch_size"] == 1024
+
+
+def test_baselines_only_run_trains_nothing(tmp_path, compose, run_dir):
+    """train.method=none: the closed form and PMI are scored, nothing is trained or resolved."""
+    topic_corpus(tmp_path / "c.txt")
+    cfg = compose("word2vec", *base_overrides(tmp_path / "c.txt", tmp_path), "train.method=none",
+                  "baselines=[closed_form,pmi]")
+    OmegaConf.save(cfg, run_dir / "config.yaml")
+    assert execute("word2vec", run_dir) == "done", json.loads((run_dir / "run.json").read_text()).get("traceback")
+    s = json.loads((run_dir / "summary.json").read_text())
+    assert set(s["benchmarks"]) == {"closed_form", "pmi"} and "resolved" not in s
+    assert not (run_dir / "embeddings" / "trained.npy").exists() and (run_dir / "embeddings" / "pmi.npy").exists()

@@ -1,10 +1,15 @@
 """word2vec SGNS trainer: pair generation by brute force, subsampling and noise rules, learning."""
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
-from omegaconf import OmegaConf
 
-from repro.experiments.word2vec import models, sgns_native, train
+from repro.experiments.common.compile import compiled_or_eager
+from repro.experiments.common.errors import ConfigError
+from repro.experiments.word2vec import models, run as R, sgns, sgns_native
+from repro.experiments.word2vec.sampling import AliasTable, article_ids, skipgram_pairs
+from repro.experiments.word2vec.settings import resolve
 
 native = pytest.mark.skipif(sgns_native.load() is None, reason="no C compiler for the native SGNS kernel")
 
@@ -14,7 +19,7 @@ def test_skipgram_pairs_equal_brute_force():
     ids = rng.integers(0, 7, 60)
     doc = np.repeat([0, 1, 2], [25, 5, 30])
     L = 4
-    cen, ctx = train.skipgram_pairs(ids, doc, L, np.random.default_rng(5))
+    cen, ctx = skipgram_pairs(ids, doc, L, np.random.default_rng(5))
     b = np.random.default_rng(5).integers(1, L + 1, size=len(ids))  # the same reduced windows
     brute = []
     for p in range(len(ids)):
@@ -28,7 +33,7 @@ def test_dynamic_window_weights():
     """A pair at distance j is used with probability (L+1−j)/L (spec §1's dynamic window)."""
     n, L = 200_000, 5
     ids = np.arange(n) % 1000  # distance recoverable from ids
-    cen, ctx = train.skipgram_pairs(ids, np.zeros(n, np.int64), L, np.random.default_rng(0))
+    cen, ctx = skipgram_pairs(ids, np.zeros(n, np.int64), L, np.random.default_rng(0))
     dist = np.abs((ctx - cen + 500) % 1000 - 500)
     freq = np.bincount(dist, minlength=L + 1)[1:] / (2 * n)
     np.testing.assert_allclose(freq, (L + 1 - np.arange(1, L + 1)) / L, atol=5e-3)
@@ -43,7 +48,7 @@ def test_subsampling_rule_and_noise_distribution():
     counts = np.array([1000, 100, 10, 1])
     q = models.negative_distribution(counts)
     np.testing.assert_allclose(q, counts**0.75 / np.sum(counts**0.75))
-    draws = train.AliasTable(q, "cpu").draw(300_000, torch.Generator().manual_seed(0)).numpy()
+    draws = AliasTable(q, "cpu").draw(300_000, torch.Generator().manual_seed(0)).numpy()
     np.testing.assert_allclose(np.bincount(draws, minlength=4) / 300_000, q, atol=4e-3)
 
 
@@ -64,15 +69,15 @@ def topic_corpus(n_articles=300, length=120, topics=4, per_topic=20, seed=0):
 
 @pytest.mark.parametrize("kernel", ["torch", pytest.param("native", marks=native)])
 @pytest.mark.parametrize("tied", [True, False])
-def test_sgns_learns_topics_and_loss_falls(tied, kernel):
+def test_sgns_learns_topics_and_loss_falls(tied, kernel, trainer):
     ids, counts, starts, topics, per = topic_corpus()
     # word2vec's per-pair updates take a smaller lr than summed minibatches of 256 pairs
-    cfg = OmegaConf.create(dict(d=16, lr=0.05 if kernel == "torch" else 0.025, batch_size=256, negatives=2, window=5,
-                                subsample=0, epochs=3, tied=tied, init="w2v", log_every=20, seed=0, compile=False,
-                                kernel=kernel, workers=2 if kernel == "native" else 1))  # native: 2 threads
+    t, r = trainer("sgns", dict(subsample=0.0, epochs=3, tied=tied, log_every=20, compile=False), d=16,
+                   lr=0.05 if kernel == "torch" else 0.025, batch_size=256, negatives=2, window=5, init="w2v",
+                   init_scale=0.1, seed=0, kernel=kernel, workers=2 if kernel == "native" else 1)  # native: 2 threads
     losses, stats = [], {}
-    W = train.train_sgns(ids, counts, cfg, "cpu", lambda s, W, info: losses.append(info["loss"]),
-                         article_starts=starts, stats=stats)
+    W = sgns.train_sgns(ids, counts, t, r, "cpu", lambda s, W, info: losses.append(info["loss"]),
+                        article_starts=starts, stats=stats)
     assert W.shape == (len(counts), 16)
     assert np.mean(losses[-5:]) < losses[1] - 0.05       # losses[0] is the nan of the step-0 call
     assert stats["words"] == 3 * len(ids) and stats["words_per_sec"] > 0
@@ -84,20 +89,20 @@ def test_sgns_learns_topics_and_loss_falls(tied, kernel):
     assert block[same & ~np.eye(len(topic), dtype=bool)].mean() > block[~same].mean() + 0.3
 
 
-def test_step_cap_and_callbacks():
+def test_step_cap_and_callbacks(trainer):
     ids, counts, starts, *_ = topic_corpus(n_articles=20)
-    cfg = OmegaConf.create(dict(d=8, batch_size=64, window=3, subsample=0, tied=False, init="w2v", steps=12,
-                                log_every=4, seed=0, compile=False, kernel="torch"))
+    t, r = trainer("sgns", dict(subsample=0.0, tied=False, log_every=4, compile=False), d=8, batch_size=64, window=3,
+                   init="w2v", init_scale=0.1, steps=12, seed=0, kernel="torch", workers=1)
     calls, stats = [], {}
-    train.train_sgns(ids, counts, cfg, "cpu", lambda s, W: calls.append(s), article_starts=starts, stats=stats)
+    sgns.train_sgns(ids, counts, t, r, "cpu", lambda s, W, info: calls.append(s), article_starts=starts, stats=stats)
     assert calls == [0, 4, 8, 12]
     assert stats["pairs"] == 12 * 64
 
 
 def test_separator_ids_split_articles():
-    tokens, doc = train._article_ids(np.array([3, 4, -1, 5, 6]), None)
+    tokens, doc = article_ids(np.array([3, 4, -1, 5, 6]), None)
     assert tokens.tolist() == [3, 4, 5, 6] and doc.tolist() == [0, 0, 1, 1]
-    tokens, doc = train._article_ids(np.array([3, 4, 5, 6]), np.array([0, 1, 4]))
+    tokens, doc = article_ids(np.array([3, 4, 5, 6]), np.array([0, 1, 4]))
     assert doc.tolist() == [0, 1, 1, 1]
 
 
@@ -111,33 +116,32 @@ def test_sgns_step_gradient_matches_autograd():
     loss = (torch.nn.functional.softplus(-x[:, 0]) + torch.nn.functional.softplus(x[:, 1])).sum()
     loss.backward()
     W2 = W.clone()
-    got = train.sgns_step(W2, W2, c, ctx, labels, torch.ones(3, dtype=torch.float64), torch.tensor(0.1, dtype=torch.float64))
-    assert float(got) == pytest.approx(float(loss))
+    got = sgns.sgns_step(W2, W2, c, ctx, labels, torch.ones(3, dtype=torch.float64), torch.tensor(0.1, dtype=torch.float64))
+    assert float(got) == pytest.approx(float(loss.detach()))
     torch.testing.assert_close(W2, W - 0.1 * Wa.grad)
 
 
 @pytest.mark.slow
 def test_compiled_step_equals_eager():
     W = torch.randn(50, 8) * 0.3
-    n = 64 * train.SUBSTEPS
+    n = 64 * sgns.SUBSTEPS
     c = torch.randint(0, 50, (n,)); ctx = torch.randint(0, 50, (n, 2))
     labels = torch.zeros(64, 2); labels[:, 0] = 1
-    wt, lrs = torch.ones(n), torch.linspace(0.05, 0.01, train.SUBSTEPS)
+    wt, lrs = torch.ones(n), torch.linspace(0.05, 0.01, sgns.SUBSTEPS)
     A, B = W.clone(), W.clone()
-    la = train.sgns_steps(A, A, c, ctx, labels, wt, lrs)
-    lb = train._sgns_kernel(True)(B, B, c, ctx, labels, wt, lrs)
+    la = sgns.sgns_steps(A, A, c, ctx, labels, wt, lrs)
+    lb = compiled_or_eager(sgns.sgns_steps, True)(B, B, c, ctx, labels, wt, lrs)
     torch.testing.assert_close(A, B, rtol=1e-5, atol=1e-6)
     assert float(la) == pytest.approx(float(lb), rel=1e-5)
 
 
-def test_hogwild_helper_process_trains_shared_tables():
+def test_hogwild_helper_process_trains_shared_tables(trainer):
     """workers=2: a spawned helper trains half the chunks on the shared table; all words are counted."""
     ids, counts, starts, topics, per = topic_corpus(n_articles=400)
-    cfg = OmegaConf.create(dict(d=16, lr=0.05, batch_size=256, negatives=2, window=5, subsample=0, epochs=3,
-                                tied=True, init="w2v", log_every=10**6, seed=0, compile=False, workers=2,
-                                kernel="torch"))
+    t, r = trainer("sgns", dict(subsample=0.0, epochs=3, tied=True, log_every=10**6, compile=False), d=16, lr=0.05,
+                   batch_size=256, negatives=2, window=5, init="w2v", init_scale=0.1, seed=0, workers=2, kernel="torch")
     stats = {}
-    W = train.train_sgns(ids, counts, cfg, "cpu", None, article_starts=starts, stats=stats)
+    W = sgns.train_sgns(ids, counts, t, r, "cpu", None, article_starts=starts, stats=stats)
     assert stats["words"] == 3 * len(ids)
     Wn = W / np.linalg.norm(W, axis=1, keepdims=True)
     topic = np.arange(topics * per) // per
@@ -177,7 +181,7 @@ def test_native_pair_update_equals_float64_reference():
 def _stream_pairs(tok, doc, keep, L, threads=1):
     V = int(tok.max()) + 1
     W = np.zeros((V, 4), np.float32)
-    q = train.AliasTable(np.ones(V) / V, "cpu")
+    q = AliasTable(np.ones(V) / V, "cpu")
     pairs, _ = sgns_native.train_stream(W, W, tok.astype(np.int32), doc.astype(np.int32), keep.astype(np.float32),
                                         q.prob.numpy(), q.alias.numpy(), 1, L, 0.0, 0.0, threads, 3)
     return pairs, W
@@ -204,12 +208,12 @@ def test_native_stream_windows_articles_and_subsampling():
 
 
 @native
-def test_native_step_cap_and_callbacks_at_chunk_ends():
+def test_native_step_cap_and_callbacks_at_chunk_ends(trainer):
     ids, counts, starts, *_ = topic_corpus(n_articles=200)
-    cfg = OmegaConf.create(dict(d=8, batch_size=64, window=3, subsample=0, tied=False, init="w2v", steps=1000,
-                                log_every=100, seed=0, kernel="native", workers=1))
+    t, r = trainer("sgns", dict(subsample=0.0, tied=False, log_every=100), d=8, batch_size=64, window=3, init="w2v",
+                   init_scale=0.1, steps=1000, seed=0, kernel="native", workers=1)
     calls, stats = [], {}
-    train.train_sgns(ids, counts, cfg, "cpu", lambda s, W: calls.append(s), article_starts=starts, stats=stats)
+    sgns.train_sgns(ids, counts, t, r, "cpu", lambda s, W, info: calls.append(s), article_starts=starts, stats=stats)
     per_chunk = 4096 * 3 * 2 // 64 * 4 // 3          # ~4096 tokens x (L+1) pairs per chunk, in steps, + 1/3 slack
     assert calls[0] == 0 and calls == sorted(calls) and len(calls) >= 4
     assert all(b - a <= per_chunk for a, b in zip(calls, calls[1:]))   # a callback at every chunk end here
@@ -217,9 +221,10 @@ def test_native_step_cap_and_callbacks_at_chunk_ends():
     assert stats["words"] < len(ids)
 
 
-def test_native_kernel_rejects_what_it_cannot_run():
-    with pytest.raises(ValueError, match="float32"):
-        train.sgns_kernel_choice("native", "cpu", torch.float64)
-    with pytest.raises(ValueError, match="valid: auto, native, torch"):
-        train.sgns_kernel_choice("cuda", "cpu", torch.float32)
-    assert train.sgns_kernel_choice("auto", "cpu", torch.float64) == "torch"
+def test_native_kernel_rejects_what_it_cannot_run(compose, quick_settings):
+    """validate refuses the native kernel off float32; auto falls back to torch in float64."""
+    for bad, needle in (("train.dtype=float64", "float32"), ("train.kernel=cuda", "valid choices: auto, native, torch")):
+        with pytest.raises(ConfigError, match=needle):
+            R.validate(compose("word2vec", "preset=quick", "train.method=sgns", "train.kernel=native", bad))
+    t = dataclasses.replace(quick_settings.train, method="sgns", kernel="auto", dtype="float64")
+    assert resolve(dataclasses.replace(quick_settings, train=t), 1.0, 1.0, "cpu", 2).kernel == "torch"

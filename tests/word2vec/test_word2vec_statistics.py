@@ -2,7 +2,24 @@
 import numpy as np
 import pytest
 
-from repro.experiments.word2vec import cooccurrence as K, eigen, targets as T
+from repro.experiments.word2vec import cooccurrence as K, corpus as C, eigen, targets as T
+from repro.experiments.word2vec.settings import Eigen
+
+
+def brute_force(ids, starts, V: int, window: int) -> tuple[np.ndarray, float]:
+    """Reference double loop: C̃ and Σ C straight from the definition."""
+    Ct = np.zeros((V, V))
+    total = 0.0
+    for a0, a1 in zip(starts[:-1], starts[1:]):
+        for p in range(a0, a1):
+            for j in range(1, window + 1):
+                if p + j >= a1:
+                    break
+                a, b = ids[p], ids[p + j]
+                Ct[a, b] += window + 1 - j
+                Ct[b, a] += window + 1 - j
+                total += 2
+    return Ct, total
 
 
 def random_corpus(rng, V=12, n=400, n_articles=7):
@@ -17,7 +34,7 @@ def test_cooccurrence_equals_brute_force(window, chunk):
     rng = np.random.default_rng(window)
     ids, starts = random_corpus(rng)
     co = K.count_cooccurrences(ids, starts, 12, window, chunk_keys=chunk)
-    ref, total = K.brute_force(ids, starts, 12, window)
+    ref, total = brute_force(ids, starts, 12, window)
     np.testing.assert_array_equal(co.weighted, ref)
     assert co.n_pairs == total
     np.testing.assert_array_equal(co.weighted, co.weighted.T)
@@ -58,18 +75,10 @@ def test_mstar_is_tanh_of_shifted_pmi(k):
     assert np.all(M[P == 0] == -2)
 
 
-def test_general_form_reduces_to_setting31_with_constant_G():
-    P, Pi = stats(np.random.default_rng(3))
+def test_mean_sq_is_mean_of_m_star_squared():
+    P, Pi = stats(np.random.default_rng(3), V=70)
     for k in (1.0, 2.0):
-        plus, minus = T.reweighting("omniscient", P, Pi, k)
-        M, G = T.m_star_general(P, Pi, plus, minus, k)
-        np.testing.assert_allclose(M, T.m_star(P, Pi, k), atol=1e-12)
-        np.testing.assert_allclose(G, G.mean(), rtol=1e-12)   # Setting 3.1: G constant
-    # Psi = 1 (plain SGNS weights): M* = 2 (P - PP) / (P + PP) too, but G is not constant
-    one = lambda rows: np.ones((len(range(*rows.indices(len(Pi)))), len(Pi)))  # noqa: E731
-    M1, G1 = T.m_star_general(P, Pi, one, one, 1.0)
-    np.testing.assert_allclose(M1, T.m_star(P, Pi, 1.0), atol=1e-12)
-    assert G1.std() > 0
+        assert T.mean_sq(P, Pi, k) == pytest.approx(np.mean(T.m_star(P, Pi, k) ** 2), rel=1e-12)
 
 
 def test_pmi_ppmi():
@@ -136,3 +145,49 @@ def test_auto_method_picks_krylov_only_for_large_matrices():
     assert eigen.resolve_method("auto", 400, 12) == "exact"
     assert eigen.resolve_method("auto", 10_000, 2000) == "exact"
     assert eigen.resolve_method("exact", 10_000, 200) == "exact"
+
+
+def truncate_only_entry(folder):
+    [entry] = folder.glob("*.npz")
+    entry.write_bytes(entry.read_bytes()[: entry.stat().st_size // 2])
+
+
+def test_truncated_cooccurrence_cache_is_detected_and_recomputed(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("REPRO_CACHE_DIR", str(tmp_path / "cache"))
+    ids, starts = random_corpus(np.random.default_rng(7))
+    corpus = C.Corpus(ids, starts, [f"w{i}" for i in range(12)], np.bincount(ids, minlength=12), len(ids), 12, "test")
+    first = K.cached_cooccurrence(corpus, "fp", 3)
+    truncate_only_entry(tmp_path / "cache" / "word2vec_cooc")
+    capsys.readouterr()
+    again = K.cached_cooccurrence(corpus, "fp", 3)
+    err = capsys.readouterr().err
+    assert "damaged" in err and "counting co-occurrences" in err
+    np.testing.assert_array_equal(again.weighted, first.weighted)
+    assert again.n_pairs == first.n_pairs
+    np.testing.assert_array_equal(first.weighted, brute_force(ids, starts, 12, 3)[0])  # a miss returns what a hit does
+    hit = K.cached_cooccurrence(corpus, "fp", 3)
+    assert "counting" not in capsys.readouterr().err
+    np.testing.assert_array_equal(hit.weighted, first.weighted)
+
+
+def test_truncated_eigenpair_cache_is_detected_and_recomputed(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("REPRO_CACHE_DIR", str(tmp_path / "cache"))
+    M, lam = spread_matrix(np.random.default_rng(8), V=120)
+    built = []
+
+    def matrix():
+        built.append(1)
+        return M
+
+    ev = Eigen(method="exact", tol=1e-8, extra=0)
+    key = {"corpus": "fp", "window": 3, "V": 120}
+    w1, v1, _ = eigen.cached_top_eigenpairs("mstar", matrix, 6, ev, 0, key, None, True)
+    w2, _, seconds = eigen.cached_top_eigenpairs("mstar", matrix, 6, ev, 0, key, None, True)
+    assert len(built) == 1 and seconds == 0.0 and np.array_equal(w1, w2)        # a hit builds nothing
+    truncate_only_entry(tmp_path / "cache" / "word2vec_eig")
+    capsys.readouterr()
+    w3, v3, _ = eigen.cached_top_eigenpairs("mstar", matrix, 6, ev, 0, key, None, True)
+    assert "damaged" in capsys.readouterr().err and len(built) == 2
+    np.testing.assert_array_equal(w3, w1)
+    np.testing.assert_array_equal(v3, v1)
+    np.testing.assert_allclose(w1, lam[:6], rtol=1e-10)

@@ -32,7 +32,7 @@ def test_learning_time_is_half_rise():
 
 
 def test_no_overflow_for_large_times():
-    s = th.predicted_singular_values([100.0, -100.0, 0.0], 1e-12, [0.0, 1e3, 1e6])
+    s = np.sqrt(th.predicted_sq_singular_values([100.0, -100.0, 0.0], 1e-24, [0.0, 1e3, 1e6]))
     assert np.isfinite(s).all()
     np.testing.assert_allclose(s[-1], [10.0, 0.0, 0.0], atol=1e-5)
     np.testing.assert_allclose(s[0], 1e-12)
