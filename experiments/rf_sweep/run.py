@@ -10,7 +10,7 @@ import pandas as pd
 import torch
 
 from repro.experiments.common.datadir import resolve_data_dir
-from repro.experiments.common.device import resolve_dtype
+from repro.experiments.common.device import DEVICES, resolve_dtype
 from repro.experiments.common.errors import require, require_choice, require_nonnegative, require_positive, require_range
 from repro.experiments.common.images import require_available
 from repro.experiments.common.metrics import MetricsWriter
@@ -39,7 +39,10 @@ MAX_LOG10_RIDGE = 300         # 10^±300: still a finite float64
 # ---------------------------------------------------------------- validation (before any work)
 
 def validate(cfg) -> None:
+    """Every check a config can fail, before anything is written: types (settings), ranges, caps
+    on sizes, the grid against the task's modes and the data's split sizes."""
     s = settings(cfg)
+    require(s.device.split(":")[0] in DEVICES, f"device={s.device!r} is invalid; valid choices: {', '.join(DEVICES)} (cuda:INDEX)")
     require_range(s.seed, "seed", 0, 2**32 - 1)
     require_range(s.trials, "trials", 1, MAX_TRIALS)
     require_range(s.n_test, "n_test", 1, MAX_SIZE)

@@ -79,11 +79,6 @@ class Settings:
     plot: Plot
 
 
-def settings(cfg) -> Settings:
-    """The resolved config as Settings (ConfigError on a missing, unknown or mistyped key)."""
-    return build(Settings, cfg, ignore=CLI_KEYS)
-
-
 @dataclass(frozen=True)
 class Resolved:
     """What the sweep actually runs, derived from Settings by `resolve`."""
@@ -124,3 +119,8 @@ def resolve(s: Settings) -> Resolved:
         exact=s.dataset.name == "gaussian" and s.features.name == "gaussian",
         population=s.dataset.modes if s.dataset.sampling == "pool" else None,
     )
+
+
+def settings(cfg) -> Settings:
+    """The resolved config as Settings (ConfigError on a missing, unknown or mistyped key)."""
+    return build(Settings, cfg, ignore=CLI_KEYS)

@@ -88,6 +88,7 @@ def test_quick_run_writes_the_contracted_outputs(quick_run):
     ("n_test=2000000", "n_test=2000000 is invalid: out of range; valid: 1 <= n_test <= 1000000"),
     ("theory.table_step=0", "theory.table_step=0.0 is invalid"),
     ("seed=-1", "seed=-1 is invalid: out of range"),
+    ("device=tpu", "device='tpu' is invalid; valid choices: auto, cpu, cuda"),
     ("tag=7", "tag=7 is invalid: wrong type"),
 ])
 def test_bad_values_are_one_line_errors_naming_the_key(compose, override, message):
