@@ -8,6 +8,7 @@ from typing import List, Optional
 
 import typer
 
+from repro.experiments.common.atomic import forget_reports
 from repro.experiments.common.errors import ConfigError
 
 from . import inspect_runs
@@ -23,6 +24,11 @@ app = typer.Typer(
 )
 
 OVERRIDES_HELP = "Hydra overrides: key=value, +key=value, ~key, group=option; a=1,2 / range() / choice() / glob() sweep"
+
+
+@app.callback()
+def _start() -> None:
+    forget_reports()  # each command names a damaged file once, even when run in one process (tests)
 
 
 def _fail(message: str, code: int = 2):

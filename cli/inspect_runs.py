@@ -11,7 +11,7 @@ from pathlib import Path
 
 from repro.experiments.common.atomic import read_json
 from repro.experiments.common.errors import ConfigError
-from repro.experiments.common.rundir import (CONFIG_FILE, DONE, RUN_FILE, RUNNING, SUMMARY_FILE, SWEEP_FILE,
+from repro.experiments.common.rundir import (CONFIG_FILE, DONE, LOCK_FILE, RUN_FILE, RUNNING, SUMMARY_FILE, SWEEP_FILE,
                                              experiment_module, is_held, load_config, run_info, status)
 
 from .sweep import sweep_runs
@@ -24,11 +24,12 @@ def _require_dir(path: Path) -> Path:
 
 
 def find_runs(root: Path) -> list[Path]:
-    """Every run directory (one holding config.yaml or run.json) at or below root."""
+    """Every run directory (one holding config.yaml, run.json or a run lock) at or below root."""
     root = _require_dir(root)
-    if (root / CONFIG_FILE).exists() or (root / RUN_FILE).exists():
+    marks = (CONFIG_FILE, RUN_FILE, LOCK_FILE)
+    if any((root / m).exists() for m in marks):
         return [root]
-    return sorted({p.parent for name in (CONFIG_FILE, RUN_FILE) for p in root.rglob(name)})
+    return sorted({p.parent for name in marks for p in root.rglob(name)})
 
 
 def _runs_of(directory: Path) -> list[Path]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from repro.experiments.common.atomic import read_json
+from repro.experiments.common.atomic import atomic_write_text, read_json
 from repro.experiments.common.errors import ConfigError
 from repro.experiments.common.rundir import (CONFIG_FILE, DONE, FAILED, HELD, INTERRUPTED, SWEEP_FILE, RunLock,
                                              config_hash, execute, experiment_module, is_held, recorded_hash,
@@ -101,10 +101,11 @@ def _target(exp: Experiment, overrides: list[str], opts: CommonOptions, grid, ru
 
 
 def _check_reuse(target: Path, grid, runs: list[Run], opts: CommonOptions) -> None:
-    """A folder named again must hold the same work, unless --force replaces it."""
-    if opts.force or not target.exists() or not any(target.iterdir()):
+    """A folder named again with --name must hold the same work, unless --force replaces it. (Default
+    names carry the config's hash, or for sweeps the overrides' text, so they cannot mix work.)"""
+    if opts.force or not opts.name or not target.exists() or not any(target.iterdir()):
         return
-    what = "--name " + opts.name if opts.name else str(target)
+    what = "--name " + opts.name
     if grid.is_sweep:
         info = read_json(target / SWEEP_FILE, None, expect=dict)
         same = info is not None and info.get("identity") == sweep_identity({r.name: r.digest for r in runs})
@@ -165,17 +166,19 @@ def _prepare_dirs(runs: list[Run], dirs: dict, force: bool) -> tuple[list, list]
     tasks, held = [], []
     for r in runs:
         d = dirs[r.name]
-        if not force and verified(d, r.digest):
+        done = not force and verified(d, r.digest)
+        if done and recorded_hash(d) == r.digest:
             continue
         lock = RunLock(d)
         if not lock.acquire():
             held.append(d)
             continue
         try:
-            if recorded_hash(d) != r.digest:
-                OmegaConf.save(r.cfg, d / CONFIG_FILE)
-            seen = run_info(d).get("attempts")
-            tasks.append((d, seen if isinstance(seen, int) else 0))
+            if recorded_hash(d) != r.digest:  # new, replaced (--force), or a damaged config.yaml of a done run
+                atomic_write_text(d / CONFIG_FILE, OmegaConf.to_yaml(r.cfg))
+            if not done:
+                seen = run_info(d).get("attempts")
+                tasks.append((d, seen if isinstance(seen, int) else 0))
         finally:
             lock.release()
     return tasks, held

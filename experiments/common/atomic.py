@@ -52,7 +52,7 @@ _REPORTED: set[str] = set()
 def read_json(path: str | os.PathLike, default: Any = None, expect: type | None = None) -> Any:
     """The parsed file, or `default` when it is missing. A file that exists but cannot be read (binary
     garbage, a torn write, the wrong kind of value when `expect` is given) is named in one stderr line
-    (once per process) and treated as missing, so no command crashes on a damaged file."""
+    (once per command) and treated as missing, so no command crashes on a damaged file."""
     path = Path(path)
     try:
         value = json.loads(path.read_text())
@@ -68,6 +68,16 @@ def read_json(path: str | os.PathLike, default: Any = None, expect: type | None 
 
 
 def _report(path: Path, why: str) -> None:
-    if str(path) not in _REPORTED:
-        _REPORTED.add(str(path))
-        print(f"warning: {path} is unreadable ({why[:120]}); treating it as missing", file=sys.stderr, flush=True)
+    report_once(str(path), f"warning: {path} is unreadable ({why[:120]}); treating it as missing")
+
+
+def report_once(key: str, message: str) -> None:
+    """Print message on stderr unless it was printed for key since the last forget_reports()."""
+    if key not in _REPORTED:
+        _REPORTED.add(key)
+        print(message, file=sys.stderr, flush=True)
+
+
+def forget_reports() -> None:
+    """Start a new command: damaged files are named again (the CLI calls this once per command)."""
+    _REPORTED.clear()

@@ -33,7 +33,7 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .atomic import atomic_write_json, read_json
+from .atomic import atomic_write_json, read_json, report_once
 
 CONFIG_FILE, RUN_FILE, SUMMARY_FILE, FIGURES_DIR = "config.yaml", "run.json", "summary.json", "figures"
 SWEEP_FILE, LOCK_FILE, SWEEP_LOCK_FILE = "sweep.json", ".lock", ".sweep.lock"
@@ -85,9 +85,6 @@ def run_info(run_dir: str | os.PathLike) -> dict:
     return read_json(Path(run_dir) / RUN_FILE, {}, expect=dict)
 
 
-_NOTED: set[str] = set()
-
-
 def verified(run_dir: str | os.PathLike, expected_hash: str | None = None) -> bool:
     """run.json says done, summary.json parses and carries the hash of the run's config."""
     run_dir = Path(run_dir)
@@ -97,10 +94,8 @@ def verified(run_dir: str | os.PathLike, expected_hash: str | None = None) -> bo
     want = expected_hash or recorded_hash(run_dir)
     if summary is not None and want is not None and summary.get("config_hash") == want:
         return True
-    if str(run_dir) not in _NOTED:
-        _NOTED.add(str(run_dir))
-        why = "is missing or unreadable" if summary is None else "carries another config's hash"
-        print(f"note: {run_dir} says done but its {SUMMARY_FILE} {why}; it will be run again", file=sys.stderr)
+    why = "is missing or unreadable" if summary is None else "carries another config's hash"
+    report_once(f"verify:{run_dir}", f"note: {run_dir} says done but its {SUMMARY_FILE} {why}; it is not trusted")
     return False
 
 
