@@ -12,7 +12,7 @@ import torch
 from repro.experiments.common.progress import Progress
 
 from .context import Context
-from .data import Data, load_data
+from .data import Data, load_for
 from .model import mse_loss
 from .settings import Resolved
 from .train import Setting, batches, build_model, make_optimizer, net_from, setting_from
@@ -47,7 +47,7 @@ def coord_rows(s: Setting, data: Data, device, dtype) -> list[dict]:
 
 def run_coord_check(rs: Resolved, ctx: Context) -> dict:
     b, c = rs.block, rs.common
-    data = load_data(b.dataset, b.n_train, b.n_test, c.data_dir, True, c.teacher)
+    data = load_for(rs, flatten=True)
     net = net_from(c, model="mlp", width=b.widths[0], depth=b.depth, r=b.r, gamma0=b.gamma0, gauge=b.gauge)
     s = setting_from(c, net, lr=b.lr, momentum=b.momentum, batch=b.batch, steps=b.steps, center=False, probe=0,
                      ntk_probe=0, log_every=b.steps, ntk_every=b.steps)

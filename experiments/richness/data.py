@@ -78,6 +78,13 @@ def load_data(name: str, n_train: int, n_test: int, data_dir, flatten: bool, tea
     return image_task(name, n_train, n_test, data_dir, flatten)
 
 
+def load_for(rs, flatten: bool) -> Data:
+    """The data of a resolved run (settings.Resolved): its block's dataset, n_train and n_test, the common
+    data_dir and teacher; images flat for MLPs, channels first for convs."""
+    b, c = rs.block, rs.common
+    return load_data(b.dataset, b.n_train, b.n_test, c.data_dir, flatten, c.teacher)
+
+
 def split_sizes(name: str, data_dir: Path | None) -> tuple[dict[str, int], str]:
     """Examples per split of image dataset `name` and where they come from: the local .npz copy if there is
     one (read from the array headers, nothing loaded), else the full dataset the hub serves."""

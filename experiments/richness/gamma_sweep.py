@@ -12,14 +12,14 @@ from repro.experiments.common.errors import Diverged
 from repro.experiments.common.progress import Progress
 
 from .context import Context
-from .data import load_data
+from .data import load_for
 from .settings import Resolved
 from .train import net_from, setting_from, train
 
 
 def run_gamma_sweep(rs: Resolved, ctx: Context) -> dict:
     b, c = rs.block, rs.common
-    data = load_data(b.dataset, b.n_train, b.n_test, c.data_dir, b.model == "mlp", c.teacher)
+    data = load_for(rs, flatten=b.model == "mlp")
     g0s, lrs = list(b.gamma0_values), list(b.lrs)
 
     # ---- the grid

@@ -12,7 +12,7 @@ from dataclasses import replace
 import torch
 
 from .context import Context
-from .data import Data, load_data
+from .data import Data, load_for
 from .model import draw_normals
 from .parametrization import GAUGES
 from .settings import Common, Gauges, Resolved
@@ -72,7 +72,7 @@ def gauge_check(b: Gauges, common: Common, data: Data, device) -> dict:
 
 def run_gauges(rs: Resolved, ctx: Context) -> dict:
     b, c = rs.block, rs.common
-    data = load_data(b.dataset, b.n_train, b.n_test, c.data_dir, True, c.teacher)
+    data = load_for(rs, flatten=True)
     res = gauge_check(b, c, data, ctx.device)
     ctx.writer.log(step=b.steps, gauge_max_rel_diff=res["measured_max_rel_diff"])
     ctx.save_results("gauges", **res)

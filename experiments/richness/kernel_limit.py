@@ -21,7 +21,7 @@ from repro.experiments.common.progress import Progress
 
 from . import measure
 from .context import Context
-from .data import Data, load_data
+from .data import Data, load_for
 from .model import MLP, activation_patterns, mlp_forward, mse_loss
 from .ntk import as_matrix, model_ntk
 from .settings import Common, LazyLimit, Resolved
@@ -151,7 +151,7 @@ def lazy_check(b: LazyLimit, common: Common, data: Data, device, log=None) -> di
 
 def run_lazy_limit(rs: Resolved, ctx: Context) -> dict:
     b, c = rs.block, rs.common
-    data = load_data(b.dataset, b.n_train, b.n_test, c.data_dir, True, c.teacher)
+    data = load_for(rs, flatten=True)
     res = lazy_check(b, c, data, ctx.device, log=lambda row: ctx.writer.log(**row))
     ctx.save_results("lazy", **res)
     return res

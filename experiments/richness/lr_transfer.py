@@ -13,7 +13,7 @@ from repro.experiments.common.errors import Diverged
 from repro.experiments.common.progress import Progress
 
 from .context import Context
-from .data import load_data
+from .data import load_for
 from .parametrization import POINTS
 from .settings import Resolved
 from .train import net_from, setting_from, train
@@ -21,7 +21,7 @@ from .train import net_from, setting_from, train
 
 def run_lr_transfer(rs: Resolved, ctx: Context) -> dict:
     b, c = rs.block, rs.common
-    data = load_data(b.dataset, b.n_train, b.n_test, c.data_dir, b.model == "mlp", c.teacher)
+    data = load_for(rs, flatten=b.model == "mlp")
     widths, params = list(b.widths), list(b.params)
     grids = {nm: np.geomspace(*[float(v) for v in b.lr_grid[nm]], b.n_lrs).tolist() for nm in params}
     steps = b.epochs * math.ceil(len(data.x_train) / b.batch)

@@ -8,6 +8,10 @@
   linear read-out (fan-in of a conv = C_in * 3 * 3).
 - StackedMLP: T independent MLPs as stacked weight tensors (T, n_out, n_in), for E2's many
   re-initialisations in one batched matmul instead of a Python loop over seeds.
+
+One forward pass serves every dense network here (`mlp_forward`: effective layers for training and the NTK,
+raw layers fused for the stacked one-step update, the gated network of the lazy limit), and one loss
+(`mse_loss`, with its gradient `mse_loss_grad` for the explicit backward).
 """
 from __future__ import annotations
 

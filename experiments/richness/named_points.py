@@ -12,7 +12,7 @@ import numpy as np
 from repro.experiments.common.progress import Progress
 
 from .context import Context
-from .data import load_data
+from .data import load_for
 from .parametrization import FAMILY, POINTS
 from .settings import Resolved
 from .train import net_from, setting_from, train
@@ -20,7 +20,7 @@ from .train import net_from, setting_from, train
 
 def run_named_points(rs: Resolved, ctx: Context) -> dict:
     b, c = rs.block, rs.common
-    data = load_data(b.dataset, b.n_train, b.n_test, c.data_dir, b.model == "mlp", c.teacher)
+    data = load_for(rs, flatten=b.model == "mlp")
     per_epoch = math.ceil(len(data.x_train) / b.batch)
     steps = b.epochs * per_epoch
 

@@ -15,7 +15,7 @@ from repro.experiments.common.errors import Diverged
 from repro.experiments.common.progress import Progress
 
 from . import measure
-from .data import Data, load_data
+from .data import Data, load_for
 from .model import MLP, Myrtle5, ScaledNet, mse_loss
 from .ntk import model_ntk
 from .parametrization import alpha, finite_richness
@@ -211,7 +211,7 @@ def train(s: Setting, data: Data, device, dtype, log=None, model: ScaledNet | No
 def run_train(rs, ctx) -> dict:
     """Experiment `train`: one run with the lazy-vs-rich measurements, logged at every evaluation."""
     b, c = rs.block, rs.common
-    data = load_data(b.dataset, b.n_train, b.n_test, c.data_dir, b.model == "mlp", c.teacher)
+    data = load_for(rs, flatten=b.model == "mlp")
     net = net_from(c, model=b.model, width=b.width, depth=b.depth, r=b.r, gamma0=b.gamma0, gauge=b.gauge)
     s = setting_from(c, net, lr=b.lr, momentum=b.momentum, batch=b.batch, steps=b.steps, center=b.center,
                      probe=b.probe, ntk_probe=b.ntk_probe, log_every=b.log_every, ntk_every=b.ntk_every)

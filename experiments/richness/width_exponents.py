@@ -14,7 +14,7 @@ import numpy as np
 from repro.experiments.common.progress import Progress
 
 from .context import Context
-from .data import load_data
+from .data import load_for
 from .one_step import UPDATE_QUANTITIES, OneStep, measure_width, reference_ntk_lr
 from .parametrization import check_r
 from .settings import Resolved
@@ -23,7 +23,7 @@ from .theory import DEVIATIONS, EXPONENTS, EXTRA, fit_slope, predicted_exponent
 
 def run_width_exponents(rs: Resolved, ctx: Context) -> dict:
     b, c = rs.block, rs.common
-    data = load_data(b.dataset, b.n_train, b.n_test, c.data_dir, True, c.teacher)
+    data = load_for(rs, flatten=True)
     widths, r_values = list(b.widths), list(b.r_values)
     warn = [m for m in (check_r(r, "width_exponents.r_values") for r in r_values) if m]
     spec = OneStep(depth=b.depth, gamma0=b.gamma0, gauge=b.gauge, bias=c.bias, gain=c.gain, lr=b.lr, batch=b.batch,

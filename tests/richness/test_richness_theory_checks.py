@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from repro.experiments.richness import measure
-from repro.experiments.richness.data import load_data, teacher_task
+from repro.experiments.richness.data import load_for, teacher_task
 from repro.experiments.richness.gauges import gauge_check
 from repro.experiments.richness.kernel_limit import lazy_check
-from repro.experiments.richness.model import MLP, SQRT2, StackedMLP, mse_loss as loss_fn
+from repro.experiments.richness.model import MLP, SQRT2, StackedMLP, mse_loss
 from repro.experiments.richness.ntk import model_ntk
 from repro.experiments.richness.one_step import OneStep, measure_width, ntk_after_training, reference_ntk_lr, sgd_step
 from repro.experiments.richness.settings import resolve, settings
@@ -17,8 +17,7 @@ from repro.experiments.richness.theory import fit_slope, kernel_regression, line
 def resolved(compose, *overrides):
     """The experiment's resolved block, common settings and data, as its driver gets them."""
     rs = resolve(settings(compose("richness", *overrides)))
-    b, c = rs.block, rs.common
-    return b, c, load_data(b.dataset, b.n_train, b.n_test, c.data_dir, True, c.teacher)
+    return rs.block, rs.common, load_for(rs, flatten=True)
 
 
 def one_step(**over) -> OneStep:
@@ -95,11 +94,11 @@ def test_stacked_one_step_equals_a_loop_over_single_mlps(loss, center, bias, dep
             f0, hs0 = m.forward_all(x[t])
         assert torch.allclose(st["f0"][t], f0, atol=1e-13)
         h = m.forward_all(x[t])[1][-2].detach().requires_grad_()  # last hidden representation, as a leaf
-        loss_fn(m.scales[-1].g * (h @ m.weights[-1].T + (m.biases[-1] if bias else 0)) - (f0 if center else 0),
+        mse_loss(m.scales[-1].g * (h @ m.weights[-1].T + (m.biases[-1] if bias else 0)) - (f0 if center else 0),
                 y[t], loss).backward()
         assert abs(float(st["grad_h"][t]) / float(h.grad.norm()) - 1) < 1e-12
         m.zero_grad()
-        loss_fn(m(x[t]) - (f0 if center else 0), y[t], loss).backward()
+        mse_loss(m(x[t]) - (f0 if center else 0), y[t], loss).backward()
         torch.optim.SGD(m.param_groups(0.7)).step()
         for i in range(depth):
             assert torch.allclose(m.weights[i], st["W1"][i][t], atol=1e-13)
@@ -137,12 +136,12 @@ def test_stacked_ntk_training_equals_a_loop_of_full_batch_gd_on_single_mlps():
         opt = torch.optim.SGD(m.param_groups(0.8))
         for _ in range(3):  # full-batch GD on the centred model f - f0
             opt.zero_grad()
-            loss_fn(m(x) - f0, y, "mean").backward()
+            mse_loss(m(x) - f0, y, "mean").backward()
             opt.step()
         ref = measure.ntk_change(model_ntk(m, x), th0)
         assert abs(float(out["ntk_change"][t]) / float(ref) - 1) < 1e-10
         with torch.no_grad():
-            ratio = float(loss_fn(m(x) - f0, y, "mean") / (y ** 2).mean())
+            ratio = float(mse_loss(m(x) - f0, y, "mean") / (y ** 2).mean())
         assert abs(float(out["ntk_loss_ratio"][t]) - ratio) < 1e-12
     # patterns frozen at init + flips: both parts non-zero, and they bound the total (triangle inequality)
     w, f, tot = out["ntk_change_weights"], out["ntk_change_flips"], out["ntk_change"]
