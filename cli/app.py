@@ -106,7 +106,7 @@ def show_config(
 
 @app.command("plot")
 def plot(directory: Path = typer.Argument(..., help="a run or sweep directory")):
-    """Draw the figures of a run or sweep into its figures/ folder.\n\nExample:  repro plot outputs/rf_sweep/default"""
+    """Draw the figures of a run or sweep into its figures/ folder.\n\nExample:  repro plot outputs/rf_sweep/<run>"""
     for p in _or_fail(inspect_runs.plot, directory):
         typer.echo(str(p))
     typer.echo(str(directory))
@@ -114,7 +114,7 @@ def plot(directory: Path = typer.Argument(..., help="a run or sweep directory"))
 
 @app.command("aggregate")
 def aggregate(directory: Path = typer.Argument(..., help="a sweep directory (or a folder of runs)")):
-    """Write one tidy table per sweep: flattened config + summary columns, CSV and Parquet.\n\nExample:  repro aggregate outputs/richness/width=256,1024-1a2b3c4d"""
+    """Write one tidy table per sweep: flattened config + summary columns, CSV and Parquet.\n\nExample:  repro aggregate outputs/rf_sweep/<sweep>"""
     for p in _or_fail(inspect_runs.aggregate, directory):
         typer.echo(str(p))
 

@@ -1,6 +1,8 @@
 """Tiny generated data for the CLI tests: a word corpus, a data folder laid out like the real one."""
 from __future__ import annotations
 
+import json
+import lzma
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +21,9 @@ def word_corpus(path: Path, n_words: int = 120, articles: int = 60, length: int 
     return path
 
 
-def data_folder(root: Path, n_train: int = 600, n_test: int = 200, seed: int = 0) -> Path:
-    """mnist/, cifar10/ (npz, real image shapes, random pixels), wikitext-2-raw/ and analogies/."""
+def data_folder(root: Path, n_train: int = 1200, n_test: int = 1000, seed: int = 0) -> Path:
+    """mnist/, cifar10/ (npz, real image shapes, random pixels), wikitext-2-raw/, enwiki-2015/ (jsonl.xz)
+    and analogies/: the layout of the README's DATA folder, at toy sizes."""
     rng = np.random.default_rng(seed)
     for name, shape in (("mnist", (28, 28)), ("cifar10", (32, 32, 3))):
         (root / name).mkdir(parents=True, exist_ok=True)
@@ -28,6 +31,11 @@ def data_folder(root: Path, n_train: int = 600, n_test: int = 200, seed: int = 0
                  x_train=rng.integers(0, 256, (n_train, *shape), dtype=np.uint8), y_train=rng.integers(0, 10, n_train),
                  x_test=rng.integers(0, 256, (n_test, *shape), dtype=np.uint8), y_test=rng.integers(0, 10, n_test))
     word_corpus(root / "wikitext-2-raw" / "wiki.train.raw")
+    text = word_corpus(root / "enwiki.txt", seed=1).read_text()
+    (root / "enwiki.txt").unlink()
+    (root / "enwiki-2015").mkdir(exist_ok=True)
+    with lzma.open(root / "enwiki-2015" / "enwiki-2015.jsonl.xz", "wt") as f:
+        f.writelines(json.dumps({"text": article}) + "\n" for article in text.split("\n\n"))
     (root / "analogies").mkdir(exist_ok=True)
     (root / "analogies" / "questions-words.txt").write_text(": s1\nwaa wab wac wad\nwae waf wag wah\n")
     return root
