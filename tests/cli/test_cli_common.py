@@ -97,3 +97,13 @@ def test_a_huge_sweep_is_counted_not_listed():
 def test_name_must_be_one_safe_path_component(name):
     with pytest.raises(ConfigError, match="--name"):
         check_name(name)
+
+
+@pytest.mark.parametrize("package,key", [("rf_sweep", "grid.n="), ("richness", "width="), ("word2vec", "vocab_size=")])
+def test_a_run_that_cannot_fit_is_refused_with_the_estimate_and_the_limit(compose, package, key):
+    from repro.cli.checks import memory
+
+    cfg = compose(package, "preset=quick", "device=cpu")
+    memory(package, cfg)  # the quick preset fits this machine
+    with pytest.raises(ConfigError, match=rf"{key}.* needs about .* but only 1 KiB is free"):
+        memory(package, cfg, free=2**10)
