@@ -55,6 +55,7 @@ def local_ray(tmp_path, monkeypatch):
     flag = tmp_path / "fail.flag"
     (hook / "sitecustomize.py").write_text(textwrap.dedent(HOOK.format(flag=str(flag))))
     monkeypatch.setenv("PYTHONPATH", f"{hook}:{Path(__file__).resolve().parents[1]}")
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")  # CI is offline: no usage report
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield flag
     ray.shutdown()
