@@ -236,3 +236,18 @@ def test_gd_default_step_is_a_fraction_of_top_eigenvalue(quick_settings):
     infos = []
     qwem.train_qwem_gd(P, Pi, t, r, "cpu", lambda s, W, info: infos.append(info))
     assert infos[1]["theory_time"] * lam[0] == pytest.approx(t.gd_dt, rel=1e-9)
+
+
+@pytest.mark.parametrize("method", ["gd", "sgd"])
+def test_too_large_a_step_raises_diverged(method, trainer):
+    """Both trainers raise the one divergence type, naming the knob to turn."""
+    from repro.experiments.common.errors import Diverged
+
+    P, Pi = synthetic_stats(V=30, rank=4)
+    M = targets.m_star(P, Pi, 1.0)
+    lam, _ = eig_desc(M)
+    t, r = trainer(f"qwem_{method}", dict(log_every=5), d=3, lr=float(lr_for(50.0, lam[0], M)), steps=200,
+                   batch_size=500, init="w2v", init_scale=0.5, seed=0)
+    fn = qwem.train_qwem_gd if method == "gd" else qwem.train_qwem_sgd
+    with pytest.raises(Diverged, match="lower train.lr"):
+        fn(P, Pi, t, r, "cpu")
