@@ -10,21 +10,15 @@ import numpy as np
 import torch
 
 from repro.experiments.common.cache import cached
+from repro.experiments.common.krr import eigenstructure
 
 from .features import kernel
 
 
 def estimate(x: torch.Tensor, y: torch.Tensor, kind: str, weight_var: float, device) -> tuple[np.ndarray, np.ndarray]:
     """(λ, v²) from the kernel Gram matrix of the given points (float64 eigendecomposition)."""
-    n = x.shape[0]
     xg = x.to(device=device, dtype=torch.float64)
-    gram = kernel(xg, xg, kind, weight_var)
-    mu, u = torch.linalg.eigh(gram)  # ascending
-    v = (u.T @ y.to(device=device, dtype=torch.float64)) / n**0.5
-    lam = (mu / n).flip(0).cpu().numpy()
-    v2 = (v**2).sum(1).flip(0).cpu().numpy()
-    keep = lam > lam[0] * 1e-14  # empirical tail eigenvalues are noisy and can be negative
-    return lam[keep], v2[keep]
+    return eigenstructure(kernel(xg, xg, kind, weight_var), y)
 
 
 def cached_estimate(name: str, x: torch.Tensor, y: torch.Tensor, kind: str, weight_var: float, seed: int,

@@ -13,33 +13,16 @@ bracketed by [ln γ₀, u_hi] where z(γ₀) = min(n, k). Then κ = γ (1 − z/
 with the spectral sums z, q, A, B of spectral_sums.py. k = ∞ gives KRR (spec §3) exactly.
 The whole grid is solved at once by safeguarded Newton on interpolated sums; δ = 0 points use
 γ = γ₀, solved exactly. `krr_theory` is an independent KRR solver (per point, brentq on κ) that
-the tests use as a reference.
+the tests use as a reference; it and `Spectrum` live in common/krr.py (richness uses them too).
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import brentq
 
+from repro.experiments.common.krr import Spectrum, krr_theory  # noqa: F401  (krr_theory: re-exported reference)
+
 from .spectral_sums import SpectralSums, exact_sums
-
-
-@dataclass
-class Spectrum:
-    """Eigenvalues λ_i (descending), target coefficients v_i² (summed over outputs), noise σ²."""
-
-    eigvals: np.ndarray
-    coeffs2: np.ndarray
-    noise: float = 0.0
-
-    def __post_init__(self):
-        self.eigvals = np.asarray(self.eigvals, dtype=np.float64)
-        self.coeffs2 = np.asarray(self.coeffs2, dtype=np.float64)
-
-    @property
-    def modes(self) -> int:
-        return len(self.eigvals)
 
 
 def _newton(f, lo: np.ndarray, hi: np.ndarray, tol: float = 1e-13, iters: int = 200) -> np.ndarray:
@@ -148,21 +131,6 @@ def risks(noise: float, n, k, ridge, gamma, z, q, A, B) -> dict[str, np.ndarray]
         test = np.where(rho < 1.0, test, np.inf)  # the n = k ridgeless peak diverges
         train = (1.0 - z / n) ** 2 * test
     return {"test_mse": test, "train_mse": train, "kappa": kappa, "gamma": gamma, "z": z, "q": q, "rho": rho}
-
-
-def krr_theory(spec: Spectrum, n: float, ridge: float) -> dict[str, float]:
-    """Reference KRR eigenframework (spec §3) for one point: brentq on ln κ, exact sums."""
-    lam, v2 = spec.eigvals, spec.coeffs2
-    if ridge > 0:
-        f = lambda s: np.sum(lam / (lam + np.exp(s))) + ridge / np.exp(s) - n  # noqa: E731
-    else:
-        f = lambda s: np.sum(lam / (lam + np.exp(s))) - n  # noqa: E731
-    lo, hi = np.log(lam.min()) - 60, np.log(lam.sum() + ridge) + 5
-    kappa = np.exp(brentq(f, lo, hi, xtol=1e-15, rtol=1e-15, maxiter=500))
-    L = lam / (lam + kappa)
-    e0 = n / (n - np.sum(L**2))
-    test = e0 * (np.sum((1 - L) ** 2 * v2) + spec.noise)
-    return {"kappa": kappa, "test_mse": test, "train_mse": (ridge / (n * kappa)) ** 2 * test}
 
 
 def rf_theory_brentq(spec: Spectrum, n: float, k: float, ridge: float) -> dict[str, float]:
