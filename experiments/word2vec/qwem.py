@@ -93,23 +93,28 @@ def train_qwem_sgd(Pij, Pi, t, r, device="cpu", callback=None):
                 mean_sq_target=mean_sq, dt_per_step=theory.time_per_step(r.lr, V, k_neg, mean_sq))
     if callback is not None:
         callback(0, snapshot(W), info)
-    loss_sum, loss_n = 0.0, 0
+    # The loss sum stays on the device and the lr tensor is rebuilt only when the schedule changes it:
+    # no host synchronisation or host-to-device copy per step, only at the logging interval.
+    loss_sum, loss_n = torch.zeros((), dtype=dtype, device=device), 0
+    lr_now, scale_lr = None, None
     for step in range(1, steps + 1):
         lr = theory.lr_at(step - 1, r.lr, steps, t.lr_decay_at, t.lr_decay)
+        if lr != lr_now:
+            lr_now, scale_lr = lr, torch.tensor(scale * lr, dtype=dtype, device=device)
         i, j = sampler.sample(B, gen)
         # Negatives (i', j') ~ P_i P_j; positives and negatives then share one gather/scatter.
         I = torch.cat([i, uni.draw(B, gen)])
         J = torch.cat([j, uni.draw(B, gen)])
         q = torch.cat([weights.positive(i, j), weights.negative(I[B:], J[B:])]).to(dtype)
-        loss = kernel(W, I, J, q * kvec, sign, torch.tensor(scale * lr, dtype=dtype, device=device))
-        loss_sum += 1.0 + scale * float(loss)
+        loss_sum += kernel(W, I, J, q * kvec, sign, scale_lr)
         loss_n += 1
         if step % t.log_every == 0 or step == steps:
-            info = dict(info, loss=_checked(loss_sum / loss_n, step, "SGD"), lr=lr,
+            info = dict(info, loss=_checked(1.0 + scale * float(loss_sum) / loss_n, step, "SGD"), lr=lr,
                         theory_time=_time(step, t, r, V, mean_sq))
             if callback is not None:
                 callback(step, snapshot(W), info)
-            loss_sum, loss_n = 0.0, 0
+            loss_sum.zero_()
+            loss_n = 0
     return snapshot(W)
 
 
