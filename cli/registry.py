@@ -50,7 +50,9 @@ EXPERIMENTS: dict[str, Experiment] = {
             "QWEM / word2vec embeddings vs their closed form, stepwise dynamics and analogy emergence (Karkada et al.)",
             "repro word2vec --corpus wikitext2 data_dir=~/data train.method=qwem_sgd",
             (Option("corpus", str, "corpus name (wikitext, wikitext2, enwiki) or a path to a .txt/.jsonl[.gz|.xz|.bz2] file",
-                    corpus_overrides),),
+                    corpus_overrides),
+             Option("experiment", str, "train (default) | emergence (analogy emergence: task vectors, spike, SNR) | "
+                                       "benchmark")),
         ),
         Experiment(
             "richness", "richness",

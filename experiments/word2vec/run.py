@@ -50,6 +50,8 @@ def validate(cfg: DictConfig) -> None:
     require(old not in ("closed_form", "ppmi"), f"train.method={old} is invalid: untrained baselines have their own "
             f"key now; valid: train.method=none baselines=[{old}] (train.method: qwem_sgd | qwem_gd | sgns | none)")
     s = settings(cfg)
+    require(s.experiment in DRIVERS, f"experiment={s.experiment} is invalid: not available in this build; "
+            f"valid: {' | '.join(DRIVERS)}")
     t = s.train
     for key in ("vocab_size", "window", "d"):
         require_range(getattr(s, key), key, 1)
@@ -120,8 +122,13 @@ def _check_vocab_cheaply(s: Settings, data_dir) -> None:
 # run
 
 def run(cfg: DictConfig, run_dir: Path) -> dict:
+    """One run of `experiment` (DRIVERS): settings built once here and handed to the driver."""
     s = settings(cfg)
-    run_dir = Path(run_dir)
+    return DRIVERS[s.experiment](s, Path(run_dir))
+
+
+def run_train(s: Settings, run_dir: Path) -> dict:
+    """experiment=train: corpus -> statistics -> M* -> baselines and train.method -> benchmarks."""
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
     device = resolve_device(s.device)
@@ -212,6 +219,10 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
     summary["seconds"] = round(time.perf_counter() - t_start, 2)
     plots.plot_run(run_dir)
     return summary
+
+
+# What one run does, by `experiment` (config.yaml): each driver takes (Settings, run_dir) -> summary.
+DRIVERS = {"train": run_train}
 
 
 def train_model(Pij, Pi, corpus, s: Settings, r, device, callback):

@@ -26,6 +26,7 @@ INITS = ("small", "w2v")
 DTYPES = ("float64", "float32")
 KERNELS = ("auto", "native", "torch")
 THEORY_RULES = ("dof", "entry", "authors")
+EXPERIMENTS = ("train", "emergence", "benchmark")   # run.DRIVERS: what one run does
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ class Train:
 
 @dataclass(frozen=True)
 class Settings:
+    experiment: Literal[EXPERIMENTS]
     seed: int
     device: str
     tag: str | None
