@@ -146,13 +146,18 @@ def normalize_rows(W: np.ndarray) -> np.ndarray:
     return W / np.where(norms > 0, norms, 1.0)
 
 
+def query(Wn: np.ndarray, a, b, c) -> np.ndarray:
+    """The 3CosAdd query b̂ − â + ĉ (rows of the row-normalised table Wn)."""
+    return Wn[b] - Wn[a] + Wn[c]
+
+
 def predict(W: np.ndarray, qs: QuestionSet, batch: int = 1024) -> np.ndarray:
     """argmax_w ŵ·(b̂ − â + ĉ) over the whole vocabulary, a, b, c excluded (float32 matmuls)."""
     Wn = normalize_rows(np.asarray(W, np.float64)).astype(np.float32)
     out = np.empty(len(qs), np.int64)
     for s in range(0, len(qs), batch):
         sl = slice(s, s + batch)
-        q = Wn[qs.b[sl]] - Wn[qs.a[sl]] + Wn[qs.c[sl]]
+        q = query(Wn, qs.a[sl], qs.b[sl], qs.c[sl])
         scores = q @ Wn.T
         rows = np.arange(scores.shape[0])
         for excl in (qs.a[sl], qs.b[sl], qs.c[sl]):
