@@ -18,6 +18,7 @@ from repro.experiments.common.images import find_local, load_images
 
 # Examples in each split of the full datasets (the hub's copies); a local copy may hold fewer (split_sizes).
 SPLIT_SIZES = {"mnist": {"train": 60000, "test": 10000}, "cifar10": {"train": 50000, "test": 10000}}
+IMAGE_SHAPES = {"mnist": (28, 28), "cifar10": (32, 32, 3)}  # one image, as the hub's copies store it
 
 
 @dataclass
@@ -88,14 +89,21 @@ def load_for(rs, flatten: bool) -> Data:
 def split_sizes(name: str, data_dir: Path | None) -> tuple[dict[str, int], str]:
     """Examples per split of image dataset `name` and where they come from: the local .npz copy if there is
     one (read from the array headers, nothing loaded), else the full dataset the hub serves."""
+    shapes, where = split_shapes(name, data_dir)
+    return {split: shape[0] for split, shape in shapes.items()}, where
+
+
+def split_shapes(name: str, data_dir: Path | None) -> tuple[dict[str, tuple[int, ...]], str]:
+    """Array shapes (examples, H, W[, C]) of the x_train / x_test of image dataset `name`: from the local .npz
+    copy's headers (nothing loaded), else those of the full dataset the hub serves."""
     local = find_local(name, data_dir)
     if local is None or local.suffix != ".npz":
-        return dict(SPLIT_SIZES[name]), "the full dataset"
-    sizes = {}
+        return {split: (n, *IMAGE_SHAPES[name]) for split, n in SPLIT_SIZES[name].items()}, "the full dataset"
+    shapes = {}
     with zipfile.ZipFile(local) as z:
         for split in ("train", "test"):
             with z.open(f"x_{split}.npy") as f:
                 version = np.lib.format.read_magic(f)
                 header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-                sizes[split] = int(header(f)[0][0])
-    return sizes, str(local)
+                shapes[split] = tuple(int(v) for v in header(f)[0])
+    return shapes, str(local)

@@ -22,7 +22,8 @@ from repro.experiments.common.progress import Progress
 from . import measure
 from .context import Context
 from .data import Data, load_for
-from .model import MLP, activation_patterns, mlp_forward, mse_loss
+from .lazy_gd import effective_gd
+from .model import MLP, activation_patterns
 from .ntk import as_matrix, model_ntk
 from .settings import Common, LazyLimit, Resolved
 from .theory import kernel_regression, linearized_gd
@@ -85,24 +86,12 @@ def lazy_point(net: Net, common: Common, steps: int, data: Data, device) -> dict
 def gated_gd(layers0, lams, gain, x_train, y_train, x_test, lr: float, steps: int) -> torch.Tensor:
     """The kink-free reference: the MLP with the activation patterns of init frozen on every input, trained
     centred by full-batch GD on L = (1/2P) sum ||f - y||^2, effective weights V_l stepping with lr * lam_l
-    (the gauge-invariant form of the network's own GD). Returns f_T(x_test) - f_0(x_test), flattened."""
-    m_train, m_test = activation_patterns(layers0, x_train, gain), activation_patterns(layers0, x_test, gain)
-
-    def forward(layers, x, masks):
-        return mlp_forward(layers, x, gain, masks=masks)[0]
-
-    with torch.no_grad():
-        f0_train, f0_test = forward(layers0, x_train, m_train), forward(layers0, x_test, m_test)
-    layers = [(V.clone().requires_grad_(), None if c is None else c.clone().requires_grad_()) for V, c in layers0]
-    params = [(p, lam) for (V, c), lam in zip(layers, lams) for p in (V, c) if p is not None]
-    for _ in range(steps):
-        loss = mse_loss(forward(layers, x_train, m_train) - f0_train, y_train, "half_sum")
-        grads = torch.autograd.grad(loss, [p for p, _ in params])
-        with torch.no_grad():
-            for (p, lam), g in zip(params, grads):
-                p -= lr * lam * g
-    with torch.no_grad():
-        return (forward(layers, x_test, m_test) - f0_test).flatten()
+    (lazy_gd.effective_gd on one trial). Returns f_T(x_test) - f_0(x_test), flattened."""
+    one = [(V.unsqueeze(0), None if c is None else c.unsqueeze(0)) for V, c in layers0]
+    m_train, m_test = activation_patterns(one, x_train, gain), activation_patterns(one, x_test, gain)
+    lr_t = torch.tensor([lr], dtype=x_train.dtype, device=x_train.device)
+    runs, _ = effective_gd(one, lams, gain, x_train, y_train, [x_test], lr_t, (steps,), m_train, [m_test])
+    return runs[steps][1].flatten()
 
 
 def lazy_check(b: LazyLimit, common: Common, data: Data, device, log=None) -> dict:

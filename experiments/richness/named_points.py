@@ -1,5 +1,6 @@
-"""named_points_mlp (E1: MLP on MNIST) and named_points_cnn (E4: Myrtle-5 on CIFAR-10): every named point of
-the richness family, trained with the same seeds, test MSE at each epoch start.
+"""named_points_mlp (E1: MLP on MNIST), named_points_cnn (E4: Myrtle-5 on CIFAR-10) and named_points_mixer (E5: the
+Myrtle Mixer, mixer.py): every named point of the richness family, trained with the same seeds, test MSE at each
+epoch start.
 
 Predictions [A]: the gauges of one family (ntp, ntp-lr | mup, mup-lr, mfp) give the same curves; muP ends below NTP.
 """
@@ -26,7 +27,8 @@ def run_named_points(rs: Resolved, ctx: Context) -> dict:
 
     def net(name: str, seed: int):
         r, gauge = POINTS[name]
-        return net_from(c, model=b.model, width=b.width, depth=b.depth, r=r, gamma0=b.gamma0, gauge=gauge, seed=seed)
+        return net_from(c, model=b.model, width=b.width, depth=b.depth, groups=b.groups, r=r, gamma0=b.gamma0,
+                        gauge=gauge, seed=seed)
 
     # ---- train every named point, `trials` seeds each
     curves = {}

@@ -18,8 +18,10 @@ def plot_run(run_dir) -> list[Path]:
     res = read_json(run_dir / RESULTS_FILE)
     if not res:
         return []
+    from .plots_lazy import DRAW  # the later experiments' figures (it imports this module's helpers)
+
     draw = {"train": _train, "named_points": _named_points, "e2": _e2, "e3": _e3, "gamma_sweep": _gamma_sweep,
-            "coord": _coord, "lazy": _lazy, "gauges": _gauges}.get(res.get("kind"))
+            "coord": _coord, "lazy": _lazy, "gauges": _gauges, **DRAW}.get(res.get("kind"))
     return draw(run_dir, res) if draw else []
 
 

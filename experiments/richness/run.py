@@ -24,8 +24,13 @@ from .coord_check import run_coord_check
 from .gamma_sweep import run_gamma_sweep
 from .gauges import run_gauges
 from .kernel_limit import run_lazy_limit
-from .lr_transfer import run_lr_transfer
+from .lazy_widths import run_lazy_widths
+from .loss_curves import run_loss_curves
+from .lr_laws import run_lr_laws
+from .lr_transfer import run_lr_transfer, run_lr_transfer_widths
+from .mixer import MIN_SIDE
 from .named_points import run_named_points
+from .ntk_prediction import run_ntk_prediction
 from .parametrization import check_r
 from .settings import (EXPERIMENTS, KNOBS, Resolved, Settings, block_of, canonical, has_point, keys_of, resolve,
                        set_knobs, settings)
@@ -34,11 +39,15 @@ from .width_exponents import run_width_exponents
 
 DRIVERS = {"train": run_train, "named_points_mlp": run_named_points, "width_exponents": run_width_exponents,
            "lr_transfer": run_lr_transfer, "named_points_cnn": run_named_points, "gamma_sweep": run_gamma_sweep,
-           "coord_check": run_coord_check, "lazy_limit": run_lazy_limit, "gauges": run_gauges}
+           "coord_check": run_coord_check, "lazy_limit": run_lazy_limit, "gauges": run_gauges,
+           "lazy_widths": run_lazy_widths, "named_points_mixer": run_named_points, "lr_laws": run_lr_laws,
+           "lr_laws_mnist": run_lr_laws, "lr_transfer_widths": run_lr_transfer_widths, "loss_curves": run_loss_curves,
+           "ntk_prediction": run_ntk_prediction}
 assert set(DRIVERS) == set(EXPERIMENTS)
 
 POSITIVE = ("width", "depth", "steps", "epochs", "batch", "n_train", "n_test", "trials", "seeds", "n_lrs",
-            "table_batch", "ntk_lr_draws", "gamma0", "lr", "tolerance", "fit_max_richness", "exponent_tolerance", "cap")
+            "table_batch", "ntk_lr_draws", "gamma0", "lr", "tolerance", "fit_max_richness", "exponent_tolerance", "cap",
+            "rich_floor", "curve_points", "pool", "fit_lazy_below", "fit_rich_above")
 NONNEGATIVE = ("probe", "ntk_probe", "log_every", "ntk_every", "ntk_steps", "float64_below")
 POSITIVE_LISTS = ("widths", "gamma0_values", "lrs")
 NON_EMPTY = ("widths", "r_values", "gamma0_values", "lrs", "params")
@@ -97,6 +106,31 @@ def _check_block(rs: Resolved, key) -> None:
     if "model" in own and b.model == "myrtle5":
         require(b.dataset == "cifar10", f"{key('dataset')}={b.dataset!r} is invalid for model=myrtle5: Myrtle-5 "
                                         "reads 32x32 colour images; valid: cifar10")
+    model = getattr(b, "model", None)  # a field, or a class constant of the named-point blocks (None: an MLP)
+    if model == "mixer":
+        require(b.dataset != "teacher", f"{key('dataset')}='teacher' is invalid for the Myrtle Mixer: it reads "
+                                        "images; valid: cifar10, mnist")
+    if "groups" in own and b.groups is not None:
+        require(b.groups >= 1 and b.width % b.groups == 0,
+                f"{key('groups')}={b.groups} is invalid: the spatial conv splits the {b.width} channels "
+                f"({key('width')}) into groups; valid: a divisor of {b.width}, or null (= width, depthwise)")
+    if "lr_range" in own:
+        lo_hi = list(b.lr_range)
+        require(len(lo_hi) == 2 and 0 < lo_hi[0] <= lo_hi[1], f"{key('lr_range')}={lo_hi} is invalid: a log-spaced "
+                                                               "lr grid; valid: [low, high] with 0 < low <= high")
+    if rs.experiment in ("lr_laws", "lr_laws_mnist"):
+        need = b.steps * b.batch
+        require(b.n_train >= need, f"{key('n_train')}={b.n_train} is invalid: online training takes a fresh batch "
+                                   f"every step ({key('steps')} x {key('batch')} = {need}); valid: >= {need}")
+    if rs.experiment == "ntk_prediction":
+        require(b.dataset == "teacher", f"{key('dataset')}={b.dataset!r} is invalid for ntk_prediction: the pool's "
+                                        "Gram NTK over k = 10 outputs is (10 pool)^2; valid: teacher")
+        require(b.pool >= 2 * b.n_train + 2, f"{key('pool')}={b.pool} is invalid: the ridgeless eigenframework at "
+                                             f"n = {key('n_train')} = {b.n_train} needs more modes than n, also "
+                                             f"from half the pool; valid: >= {2 * b.n_train + 2}")
+    if rs.experiment == "lazy_widths":
+        require(len(b.widths) >= 2, f"{key('widths')}={list(b.widths)} is invalid: an exponent is fitted over "
+                                    "widths; valid: two or more widths")
     for k in ("batch", "table_batch", "probe", "ntk_probe"):
         if k in own:
             require(getattr(b, k) <= b.n_train, f"{key(k)}={getattr(b, k)} is invalid: more than the "
@@ -135,7 +169,7 @@ def _check_images(rs: Resolved, key) -> None:
     last (after the cheap key checks), so an offline machine fails before any run directory exists."""
     from repro.experiments.common.images import require_available
 
-    from .data import split_sizes
+    from .data import split_shapes, split_sizes
 
     b, c = rs.block, rs.common
     root = resolve_data_dir(None, c.data_dir)
@@ -149,6 +183,12 @@ def _check_images(rs: Resolved, key) -> None:
         n = getattr(b, k)
         require(n <= sizes[split], f"{key(k)}={n} is invalid: {b.dataset}'s {split} split has {sizes[split]} "
                                    f"examples in {where}; valid: 1 <= {k} <= {sizes[split]}")
+    if getattr(b, "model", None) in ("mixer", "myrtle5"):
+        shape = split_shapes(b.dataset, root)[0]["train"]
+        side = min(shape[1:3]) if len(shape) >= 3 else 1
+        require(side >= MIN_SIDE, f"{key('dataset')}={b.dataset!r} is invalid for model={b.model}: its images "
+                                  f"({'x'.join(map(str, shape[1:])) or 'none'} in {where}) are too small for the two "
+                                  f"2x2 pools; valid: images of side >= {MIN_SIDE}")
 
 
 # ----------------------------------------------------------------------------------------------- run

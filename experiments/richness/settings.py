@@ -20,9 +20,10 @@ from .parametrization import POINTS
 
 # Experiment names, and the short names they had before (kept as aliases).
 EXPERIMENTS = ("train", "named_points_mlp", "width_exponents", "lr_transfer", "named_points_cnn", "gamma_sweep",
-               "coord_check", "lazy_limit", "gauges")
+               "coord_check", "lazy_limit", "gauges", "lazy_widths", "named_points_mixer", "lr_laws", "lr_laws_mnist",
+               "lr_transfer_widths", "loss_curves", "ntk_prediction")
 ALIASES = {"e1": "named_points_mlp", "e2": "width_exponents", "e3": "lr_transfer", "e4": "named_points_cnn",
-           "coord": "coord_check", "lazy": "lazy_limit"}
+           "e5": "named_points_mixer", "coord": "coord_check", "lazy": "lazy_limit"}
 
 Point = Literal["ntp", "ntp-lr", "mup", "mup-lr", "mfp"]
 assert set(Point.__args__) == set(POINTS)
@@ -54,14 +55,15 @@ TYPES = {
     # knobs: null at the top level, a value in the blocks that read them
     "r": float, "gamma0": float, "gauge": Literal["stp", "mup", "rescale"], "width": int, "depth": int, "lr": float,
     "steps": int, "epochs": int, "batch": int, "momentum": float, "dataset": Literal["teacher", "mnist", "cifar10"],
-    "model": Literal["mlp", "myrtle5"], "n_train": int, "n_test": int, "center": bool, "probe": int, "ntk_probe": int,
+    "model": Literal["mlp", "myrtle5", "mixer"], "n_train": int, "n_test": int, "center": bool, "probe": int, "ntk_probe": int,
     "log_every": int, "ntk_every": int,
     # the experiments' own keys
     "trials": int, "params": tuple[Point, ...], "widths": tuple[int, ...], "table_batch": int,
     "r_values": tuple[float, ...], "ntk_steps": int, "ntk_lr_draws": int, "ntk_lr_frac": float, "tolerance": float,
     "lr_grid": dict, "n_lrs": int, "cap": float, "gamma0_values": tuple[float, ...], "lrs": tuple[float, ...],
     "float64_below": float, "seeds": int, "fit_max_richness": float, "exponent_tolerance": float,
-    "breakers": Breakers,
+    "breakers": Breakers, "groups": int | None, "rich_floor": float, "curve_points": int, "lr_range": tuple[float, ...],
+    "pool": int, "fit_lazy_below": float, "fit_rich_above": float,
 }
 COMMON_KEYS = "seed device dtype data_dir tag optimizer weight_decay bias gain loss n_eval teacher"
 KNOBS = tuple("r gamma0 gauge width depth lr steps epochs batch momentum dataset model n_train n_test center probe "
@@ -86,7 +88,11 @@ NamedPointsMLP = _dataclass(
 NamedPointsCNN = _dataclass(
     "NamedPointsCNN", "width gamma0 lr epochs batch momentum n_train n_test center probe ntk_probe trials params",
     "named_points_cnn (E4): every named point, Myrtle-5 on CIFAR-10.",
-    constants={"model": "myrtle5", "dataset": "cifar10", "depth": None})
+    constants={"model": "myrtle5", "dataset": "cifar10", "depth": None, "groups": None})
+NamedPointsMixer = _dataclass(
+    "NamedPointsMixer", "dataset width groups gamma0 lr epochs batch momentum n_train n_test center probe ntk_probe "
+                        "trials params", "named_points_mixer (E5): the named points, the Myrtle Mixer.",
+    constants={"model": "mixer", "depth": None})
 WidthExponents = _dataclass(
     "WidthExponents", "dataset depth gamma0 gauge lr batch table_batch n_train n_test center ntk_probe widths trials "
                       "r_values ntk_steps ntk_lr_draws ntk_lr_frac tolerance",
@@ -106,9 +112,28 @@ LazyLimit = _dataclass(
 Gauges = _dataclass(
     "Gauges", "dataset width depth r gamma0 lr steps batch momentum n_train n_test center tolerance breakers",
     "gauges: every gauge at the same (r, gamma0) gives the same SGD trajectory.")
+LazyWidths = _dataclass(
+    "LazyWidths", "dataset depth gamma0 gauge steps n_train n_test widths r_values trials rich_floor",
+    "lazy_widths: D(n), the network against its linearisation across widths, per r.")
+LossCurves = _dataclass(
+    "LossCurves", "dataset depth gamma0 gauge steps n_train n_test widths r_values trials curve_points",
+    "loss_curves (extension 12.6): loss against step across widths at fixed richness, beside the linearised model.")
+_LR_LAWS = ("dataset width depth r gauge steps batch momentum n_train n_test center gamma0_values lr_range n_lrs "
+            "trials float64_below fit_lazy_below fit_rich_above")
+LrLaws = _dataclass("LrLaws", _LR_LAWS, "lr_laws: the optimal base lr against gamma0 (spec sec. 8), online teacher task.",
+                    constants={"model": "mlp"})
+LrLawsMnist = _dataclass("LrLawsMnist", _LR_LAWS, "lr_laws_mnist: the same on online MNIST.", constants={"model": "mlp"})
+LrTransferWidths = _dataclass(
+    "LrTransferWidths", "model dataset depth gamma0 gauge epochs batch momentum n_train n_test center widths trials "
+                        "r_values lr_range n_lrs cap", "lr_transfer_widths (extension 12.5): optimal base lr vs width per r.")
+NtkPrediction = _dataclass(
+    "NtkPrediction", "dataset depth gauge steps n_train n_test pool widths r_values gamma0_values trials",
+    "ntk_prediction: the lazy network's test MSE predicted from its initial NTK's eigenstructure (KRR eigenframework).")
 BLOCKS = {"train": TrainBlock, "named_points_mlp": NamedPointsMLP, "width_exponents": WidthExponents,
           "lr_transfer": LrTransfer, "named_points_cnn": NamedPointsCNN, "gamma_sweep": GammaSweep,
-          "coord_check": CoordCheck, "lazy_limit": LazyLimit, "gauges": Gauges}
+          "coord_check": CoordCheck, "lazy_limit": LazyLimit, "gauges": Gauges, "lazy_widths": LazyWidths,
+          "named_points_mixer": NamedPointsMixer, "lr_laws": LrLaws, "lr_laws_mnist": LrLawsMnist,
+          "lr_transfer_widths": LrTransferWidths, "loss_curves": LossCurves, "ntk_prediction": NtkPrediction}
 assert tuple(BLOCKS) == EXPERIMENTS
 
 Settings = make_dataclass(

@@ -107,3 +107,27 @@ def kernel_regression(theta: torch.Tensor, theta_test: torch.Tensor, r0: torch.T
     n = theta.shape[0]
     chol = torch.linalg.cholesky(theta + jitter * theta.diagonal().mean() * torch.eye(n, dtype=theta.dtype))
     return f0_test.double() - theta_test.double() @ torch.cholesky_solve(r0.double().unsqueeze(1), chol).squeeze(1)
+
+
+def refined_argmin(xs, values) -> float | None:
+    """The minimiser of values(x) on a log-spaced grid xs, refined by the parabola through the best grid point and
+    its two neighbours in log x (kept within one grid step); None when no value is finite. At a grid end the end
+    point is returned (the optimum may lie beyond the grid: say so beside it)."""
+    xs, v = np.log(np.asarray(xs, dtype=float)), np.asarray(values, dtype=float)
+    finite = np.isfinite(v)
+    if not finite.any():
+        return None
+    j = int(np.argmin(np.where(finite, v, np.inf)))
+    if j == 0 or j == len(v) - 1 or not (finite[j - 1] and finite[j + 1]):
+        return float(np.exp(xs[j]))
+    y0, y1, y2 = v[j - 1], v[j], v[j + 1]
+    step = xs[j + 1] - xs[j]
+    denom = y0 - 2 * y1 + y2
+    offset = 0.5 * step * (y0 - y2) / denom if denom > 0 else 0.0
+    return float(np.exp(xs[j] + float(np.clip(offset, -step, step))))
+
+
+def fit_line(x, y) -> float | None:
+    """Slope of log y against log x (None with fewer than two points)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    return float(np.polyfit(np.log(x), np.log(y), 1)[0]) if len(x) >= 2 else None

@@ -16,6 +16,7 @@ from repro.experiments.common.progress import Progress
 
 from . import measure
 from .data import Data, load_for
+from .mixer import MyrtleMixer, mixer_fan_ins
 from .model import MLP, Myrtle5, ScaledNet, mse_loss
 from .ntk import model_ntk
 from .parametrization import alpha, finite_richness
@@ -24,9 +25,10 @@ from .parametrization import alpha, finite_richness
 @dataclass(frozen=True)
 class Net:
     """One network: architecture, point on the richness scale and init draw (the experiment's driver fills it)."""
-    model: str  # mlp | myrtle5
+    model: str  # mlp | myrtle5 | mixer
     width: int
-    depth: int | None  # weight layers of the MLP; None for myrtle5 (fixed depth)
+    depth: int | None  # weight layers of the MLP; None for the convs (fixed depth)
+    groups: int | None  # the mixer's spatial-conv groups (None: groups = width, depthwise); None for the others
     r: float
     gamma0: float
     gauge: str
@@ -64,8 +66,9 @@ class Setting:
 
 
 def net_from(common, **arch) -> Net:
-    """A Net with the common bias, gain and seed; `arch` gives the rest (and may give another seed)."""
-    return Net(**{"bias": common.bias, "gain": common.gain, "seed": common.seed, **arch})
+    """A Net with the common bias, gain and seed; `arch` gives the rest (and may give another seed; only the
+    mixer has groups)."""
+    return Net(**{"bias": common.bias, "gain": common.gain, "seed": common.seed, "groups": None, **arch})
 
 
 def setting_from(common, net: Net, **run) -> Setting:
@@ -78,6 +81,10 @@ def build_model(net: Net, data: Data, device, dtype, normals=None) -> ScaledNet:
     gen = torch.Generator().manual_seed(int(net.seed))
     if net.model == "mlp":
         m = MLP(data.d_in, net.width, net.depth, data.k, net.r, net.gamma0, net.gauge, net.bias, net.gain, gen, dtype)
+    elif net.model == "mixer":
+        c_in, groups = data.x_train.shape[1], net.groups or net.width
+        m = MyrtleMixer(c_in, net.width, groups, data.k, net.r, net.gamma0, net.gauge,
+                        mixer_fan_ins(c_in, net.width, groups), net.bias, net.gain, gen, dtype)
     else:
         assert net.model == "myrtle5", net.model
         m = Myrtle5(data.x_train.shape[1], net.width, data.k, net.r, net.gamma0, net.gauge, net.bias, net.gain, gen,
@@ -99,11 +106,12 @@ def batches(n: int, batch: int, steps: int, seed: int, device):
     gen = torch.Generator().manual_seed(int(seed) + 1)
     t = 0
     while t < steps:
-        perm = torch.randperm(n, generator=gen)
+        # one host-to-device copy per epoch, not per step (the same permutation on every device)
+        perm = torch.randperm(n, generator=gen).to(device)
         for i in range(0, n, batch):
             if t >= steps:
                 return
-            yield t, perm[i:i + batch].to(device)
+            yield t, perm[i:i + batch]
             t += 1
 
 
@@ -113,7 +121,7 @@ def predict(model, x, f0=None, chunk: int = 2048):
     return out if f0 is None else out - f0
 
 
-def divergence_message(s: Setting, step: int, loss: float) -> str:
+def divergence_message(s: Setting, step: int, loss) -> str:
     n = s.net
     return (f"diverged at step {step}: loss={loss}, lr={s.lr} (base; layer lrs = lr * eta_l), "
             f"richness r={n.r}, gamma0={n.gamma0}, alpha={n.alpha:.4g}, width={n.width}, gauge={n.gauge}; "
@@ -187,17 +195,22 @@ def train(s: Setting, data: Data, device, dtype, log=None, model: ScaledNet | No
             log(row)
 
     evaluate(0)
+    first_bad = torch.full((), -1, dtype=torch.long, device=device)
     for t, idx in batches(len(data.x_train), s.batch, s.steps, s.net.seed, device):
         f = model(data.x_train[idx])
         if f0_train is not None:
             f = f - f0_train[idx]
         loss = mse_loss(f, data.y_train[idx], s.loss)
-        if not math.isfinite(loss.item()):
-            raise Diverged(divergence_message(s, t, loss.item()))
+        # Non-finite losses are flagged on the device and read at evaluation steps only: a per-step
+        # .item() would synchronise a CUDA run every step. The first bad step is kept for the message.
+        first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss), t, first_bad)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         if t + 1 in eval_steps:
+            bad = int(first_bad)
+            if bad >= 0:
+                raise Diverged(divergence_message(s, bad, "non-finite"))
             evaluate(t + 1)
             if not math.isfinite(curve[-1]["train_mse"]):
                 raise Diverged(divergence_message(s, t + 1, curve[-1]["train_mse"]))

@@ -16,17 +16,6 @@ from repro.experiments.richness.train import net_from, setting_from, train
 NAMES = EXPERIMENTS + tuple(ALIASES)
 
 
-def image_folder(root, train_sizes=None):
-    """mnist/ and cifar10/ copies whose arrays have the full split lengths (one byte per image: validate reads
-    only the lengths) or the lengths given."""
-    sizes = {"mnist": (60000, 10000), "cifar10": (10000, 10000), **(train_sizes or {})}
-    for name, (n_train, n_test) in sizes.items():
-        (root / name).mkdir()
-        np.savez(root / name / f"{name}.npz", x_train=np.zeros((n_train, 1), np.uint8), y_train=np.zeros(n_train, np.int8),
-                 x_test=np.zeros((n_test, 1), np.uint8), y_test=np.zeros(n_test, np.int8))
-    return root
-
-
 def execute_with(run_dir, cfg) -> dict:
     OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
     status = execute("richness", run_dir)
@@ -58,7 +47,7 @@ def test_a_knob_the_experiment_does_not_read_is_an_error(compose, overrides, mes
 
 
 @pytest.mark.parametrize("experiment", NAMES)
-def test_every_experiment_validates_and_resolves_in_every_preset(compose, experiment, tmp_path):
+def test_every_experiment_validates_and_resolves_in_every_preset(compose, experiment, tmp_path, image_folder):
     image_folder(tmp_path)
     for preset in ("quick", "default", "paper"):
         cfg = compose("richness", f"preset={preset}", f"experiment={experiment}", f"data_dir={tmp_path}")
@@ -87,7 +76,7 @@ def test_top_level_knobs_and_named_points_override_the_block(compose):
     assert resolve(settings(compose("richness", "param=ntp"))).block.r == 0.0
 
 
-def test_n_train_and_n_test_are_checked_against_the_split(compose, tmp_path):
+def test_n_train_and_n_test_are_checked_against_the_split(compose, tmp_path, image_folder):
     image_folder(tmp_path, {"mnist": (800, 300)})
     with pytest.raises(ConfigError, match=r"named_points_mlp.n_train=1000 is invalid: mnist's train split has 800"):
         validate(compose("richness", "preset=quick", "experiment=e1", f"data_dir={tmp_path}"))
