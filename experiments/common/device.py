@@ -12,12 +12,24 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64, "bfloat16": torch.
 def resolve_device(name: str = "auto") -> torch.device:
     name = str(name)
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     if name.split(":")[0] not in ("cpu", "cuda"):
         raise ConfigError(f"device={name!r} is invalid; valid choices: {', '.join(DEVICES)}")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"device={name!r} was asked for but CUDA is not available; use device=auto or device=cpu")
-    return torch.device(name)
+    device = torch.device(name)
+    if device.type == "cuda":
+        disable_tf32()
+    return device
+
+
+def disable_tf32() -> None:
+    """Every float32 matmul and convolution in full float32 on CUDA. TF32 (10-bit mantissa) would make
+    a CUDA run's numbers differ from the CPU's for the same config, and the specs forbid it where a
+    result is compared with theory (rf.md §11: "No TF32"). cuDNN convolutions default to TF32."""
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.set_float32_matmul_precision("highest")
 
 
 def resolve_dtype(name: str = "float32") -> torch.dtype:
