@@ -2,6 +2,7 @@
 check), and the bad inputs of the new experiments (one line, exit 2, nothing written)."""
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -55,13 +56,11 @@ def test_mixer_gauges_give_the_same_sgd_trajectory(compose, groups):
 def test_mixer_coordinate_check_hidden_flat_and_dense_fan_in_fails_it(compose, r):
     """Hidden coordinates at init are flat across widths 32..256 with fan-in k*k for the depthwise conv; counting it
     as dense (width*k*k) makes every layer from the first depthwise conv on shrink like n^-1/2."""
-    data, widths = images(n=16, side=16), [32, 64, 128, 256]
-    rows = []
+    data, widths = images(n=12, side=16), [32, 64, 128, 256]
+    rows, s = [], mixer_setting(compose, r=r, steps=0)
     for w in widths:
         for seed in range(3):
-            s = mixer_setting(compose, width=w, r=r, steps=0)
-            s = s.__class__(**{**s.__dict__, "net": s.net.__class__(**{**s.net.__dict__, "seed": seed})})
-            rows += coord_rows(s, data, "cpu", torch.float64)
+            rows += coord_rows(replace(s, net=replace(s.net, width=w, seed=seed)), data, "cpu", torch.float32)
     layers = sorted({q["layer"] for q in rows})[:-1]  # hidden layers (the output is the last)
     m = np.array([[np.mean([q["mean_abs"] for q in rows if q["width"] == w and q["layer"] == lay]) for lay in layers]
                   for w in widths])
@@ -72,8 +71,8 @@ def test_mixer_coordinate_check_hidden_flat_and_dense_fan_in_fails_it(compose, r
     for w in widths:
         fi = [f * w if i in (1, 3, 5) else f for i, f in enumerate(mixer_fan_ins(3, w, w))]
         with torch.no_grad():
-            hs = MyrtleMixer(3, w, w, 10, r, 1.0, "mup", fi, generator=torch.Generator().manual_seed(0),
-                             dtype=torch.float64).forward_all(x)[1][:-1]
+            hs = MyrtleMixer(3, w, w, 10, r, 1.0, "mup", fi, generator=torch.Generator().manual_seed(0)).forward_all(
+                x.float())[1][:-1]
         dense.append([float(h.abs().mean()) for h in hs])
     dslopes = np.polyfit(np.log(widths), np.log(np.array(dense)), 1)[0]
     assert np.all(dslopes[1:] < -0.3), dslopes
