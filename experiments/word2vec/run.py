@@ -107,6 +107,10 @@ def validate(cfg: DictConfig) -> None:
     data_dir = data_dir_of(s)
     corpus_mod.check_source(s.corpus, data_dir)
     _check_vocab_cheaply(s, data_dir)
+    if s.experiment == "emergence":
+        from . import emergence
+
+        emergence.validate(s, data_dir)
 
 
 def _check_vocab_cheaply(s: Settings, data_dir) -> None:
@@ -221,8 +225,15 @@ def run_train(s: Settings, run_dir: Path) -> dict:
     return summary
 
 
+def run_emergence(s: Settings, run_dir: Path) -> dict:
+    """experiment=emergence: task vectors, the MP spike, SNR(d), per-family accuracy (emergence.py)."""
+    from .emergence import run_emergence as driver
+
+    return driver(s, run_dir)
+
+
 # What one run does, by `experiment` (config.yaml): each driver takes (Settings, run_dir) -> summary.
-DRIVERS = {"train": run_train}
+DRIVERS = {"train": run_train, "emergence": run_emergence}
 
 
 def train_model(Pij, Pi, corpus, s: Settings, r, device, callback):

@@ -112,6 +112,32 @@ class Train:
 
 
 @dataclass(frozen=True)
+class DGrid:
+    lo_log2: float
+    hi_log2: float
+    step_log2: float
+
+
+@dataclass(frozen=True)
+class Emergence:
+    """experiment=emergence (spec §8): see the emergence block of config.yaml."""
+    families: tuple[str, ...]
+    sources: dict                  # family name -> [google:<section> | bats:<code>, ...]
+    fig4_family: str
+    fig4_families: tuple[str, ...]
+    fig6_families: tuple[str, ...]
+    min_pairs: int
+    d_grid: DGrid
+    mp_ds: tuple[int, ...]
+    fig6_d: int
+    mp_outliers: int
+    localisation_k: int
+    standard: bool
+    train: bool
+    emergence_fraction: float
+
+
+@dataclass(frozen=True)
 class Settings:
     experiment: Literal[EXPERIMENTS]
     seed: int
@@ -129,6 +155,7 @@ class Settings:
     eval: Eval
     train: Train
     corpus: Corpus
+    emergence: Emergence
 
 
 def settings(cfg) -> Settings:
