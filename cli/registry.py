@@ -60,7 +60,8 @@ EXPERIMENTS: dict[str, Experiment] = {
             "repro richness --width 4096 r=0,0.25,0.5",
             (Option("experiment", str, "train | named_points_mlp (alias e1) | width_exponents (e2) | lr_transfer (e3) | "
                                        "named_points_cnn (e4) | gamma_sweep | coord_check (coord) | lazy_limit (lazy) | "
-                                       "gauges"),
+                                       "gauges | lazy_widths | named_points_mixer (e5) | lr_laws | lr_laws_mnist | "
+                                       "lr_transfer_widths | loss_curves | ntk_prediction"),
              Option("width", int, "hidden width n"),
              Option("r", float, "richness width exponent r: 0 = NTK/lazy, 0.5 = muP/rich (outside [0, 1/2]: a warning)"),
              Option("gamma0", float, "width-independent prefactor: richness alpha = gamma0 * width^r; the paper's "

@@ -66,7 +66,8 @@ def row_settings(s):
             a = b.ablation
             top = dict(vocab_size=a.vocab_size, d=a.d, k_neg=a.k_neg)
             train = dataclasses.replace(train, init_scale=a.init_scale)
-    return dataclasses.replace(s, experiment="train", baselines=(), train=train, harness=harness, **top)
+    return dataclasses.replace(s, experiment="train", baselines=(), train=train, harness=harness,
+                               eval=dataclasses.replace(s.eval, checkpoints=b.checkpoints), **top)
 
 
 def embedding_of(row: str) -> str:

@@ -27,7 +27,8 @@ from repro.experiments.common.errors import require, require_nonnegative, requir
 from repro.experiments.common.log import logger
 from repro.experiments.common.metrics import MetricsWriter
 
-from . import analogies, corpus as corpus_mod, cooccurrence, eigen, features, sgns_native, similarity, targets, theory
+from . import (analogies, corpus as corpus_mod, cooccurrence, eigen, features, sgns_native, sgns_population, similarity,
+               targets, theory)
 from .monitor import TrainingLogger
 from .scores import evaluate_embedding, flat_results, save_embeddings
 from .settings import TRAINERS, Settings, as_dict, resolve, settings
@@ -107,6 +108,7 @@ def validate(cfg: DictConfig) -> None:
     data_dir = data_dir_of(s)
     corpus_mod.check_source(s.corpus, data_dir)
     _check_vocab_cheaply(s, data_dir)
+    _validate_harness_and_benchmark(s)
     if s.experiment == "emergence":
         from . import emergence
 
@@ -181,12 +183,15 @@ def run_train(s: Settings, run_dir: Path) -> dict:
     summary: dict = {}
     writer = MetricsWriter(run_dir)
     if method in TRAINERS:
-        r = resolve(s, float(w[0]), frob_sq, device.type, torch.get_num_threads())
+        dt_per_lr = (sgns_population.time_per_lr(Pij, Pi, s.harness.reweight, k_neg, s.train.subsample, s.harness.loss)
+                     if method.startswith("harness") else None)
+        r = resolve(s, float(w[0]), frob_sq, device.type, torch.get_num_threads(), dt_per_lr)
         log(f"train.lr={r.lr:.4g} ({r.lr_rule}), batch_size={r.batch_size}, init={r.init} x {r.init_scale:g}, "
             f"dtype={r.dtype}" + (f", kernel={r.kernel} x {r.workers}" if method == "sgns" else ""))
         summary.update(train_lr=r.lr, resolved=as_dict(r))
         dyn = None if method == "sgns" else theory.Dynamics(w, r.init_scale, d, s.eval.theory_rule, k_neg, frob_sq)
-        logger_cb = TrainingLogger(writer, dyn, google, rank_acc, method, s.eval, len(corpus.ids) * s.train.epochs)
+        logger_cb = TrainingLogger(writer, dyn, google, rank_acc, method, s.eval, len(corpus.ids) * s.train.epochs,
+                                   sims=sims, vocab=vocab, checkpoint_dir=run_dir / "checkpoints")
         t = time.perf_counter()
         W = train_model(Pij, Pi, corpus, s, r, device, logger_cb)
         logger_cb.close()
@@ -240,6 +245,11 @@ def train_model(Pij, Pi, corpus, s: Settings, r, device, callback):
     """The trained table of train.method (float64 numpy, V x d)."""
     from . import qwem, sgns
 
+    if r.method.startswith("harness"):
+        from . import harness_sgns
+
+        fn = harness_sgns.train_harness_gd if r.method == "harness_gd" else harness_sgns.train_harness_sgd
+        return fn(Pij, Pi, s.train, s.harness, r, device, callback)
     if r.method == "qwem_sgd":
         return qwem.train_qwem_sgd(Pij, Pi, s.train, r, device, callback)
     if r.method == "qwem_gd":
@@ -248,3 +258,46 @@ def train_model(Pij, Pi, corpus, s: Settings, r, device, callback):
     W = sgns.train_sgns(corpus.ids, corpus.counts, s.train, r, device, callback, article_starts=corpus.starts, stats=stats)
     log(f"sgns ({stats['kernel']} kernel): {stats['words_per_sec']:.3g} words/s")
     return W
+
+
+# ----------------------------------------------------------------------------------------------
+# experiment=benchmark (benchmark.py): one row of the spec-7 table per run of a sweep
+
+def run_benchmark(s: Settings, run_dir: Path) -> dict:
+    """experiment=benchmark: the train run of row benchmark.row, its scores, the sweep's table."""
+    from .benchmark import run_benchmark as driver
+
+    return driver(s, run_dir, run_train)
+
+
+DRIVERS["benchmark"] = run_benchmark
+
+
+def experiment_overrides(name: str) -> list[str]:
+    """What `repro word2vec --experiment NAME` adds: benchmark sweeps every row (one run each)."""
+    from .benchmark import ROWS
+
+    return [f"experiment={name}"] + ([f"benchmark.row={','.join(ROWS)}"] if name == "benchmark" else [])
+
+
+def _validate_harness_and_benchmark(s: Settings) -> None:
+    t, b = s.train, s.benchmark
+    if t.method.startswith("harness"):
+        require(t.lr is None or t.dt_per_step is None, f"train.lr={t.lr} is invalid with train.dt_per_step="
+                f"{t.dt_per_step}: both set the step size; valid: set one of them and the other to null")
+    require(t.method != "harness_sgd" or t.batch_size is not None or t.per_method.harness_sgd.batch_size is not None,
+            "train.batch_size=None is invalid for train.method=harness_sgd: no per_method batch size; valid: >= 1")
+    if s.experiment != "benchmark":
+        return
+    from .benchmark import ROWS
+
+    require(b.row in ROWS, f"benchmark.row={b.row} is invalid: experiment=benchmark runs one row; valid: "
+            f"{' | '.join(ROWS)} (repro word2vec --experiment benchmark sweeps them all)")
+    require_range(b.checkpoints, "benchmark.checkpoints", 0)
+    require_range(b.spectra, "benchmark.spectra", 0)
+    a = b.ablation
+    require_range(a.vocab_size, "benchmark.ablation.vocab_size", 2)
+    require(1 <= a.d <= a.vocab_size, f"benchmark.ablation.d={a.d} is invalid; valid: 1 <= d <= "
+            f"benchmark.ablation.vocab_size={a.vocab_size}")
+    require_positive(a.k_neg, "benchmark.ablation.k_neg")
+    require_positive(a.init_scale, "benchmark.ablation.init_scale")

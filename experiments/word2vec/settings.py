@@ -16,7 +16,7 @@ from repro.experiments.common.settings import CLI_KEYS, build
 
 from .models import REWEIGHTINGS
 
-TRAINERS = ("qwem_sgd", "qwem_gd", "sgns")
+TRAINERS = ("qwem_sgd", "qwem_gd", "sgns", "harness_gd", "harness_sgd")   # harness_*: the paper's word2vec (harness_sgns)
 METHODS = TRAINERS + ("none",)
 BASELINES = ("closed_form", "ppmi", "pmi")
 CORPORA = ("wikitext", "wikitext2", "enwiki", "file")
@@ -59,6 +59,7 @@ class Eval:
     n_words: int
     theory_rule: Literal[THEORY_RULES]
     sv_logged: int
+    checkpoints: int               # W saved at this many log-spaced steps (Fig. 1c)
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,8 @@ class PerMethod:
     qwem_sgd: MethodDefaults
     qwem_gd: MethodDefaults
     sgns: MethodDefaults
+    harness_gd: MethodDefaults
+    harness_sgd: MethodDefaults
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,33 @@ class Emergence:
 
 
 @dataclass(frozen=True)
+class Harness:
+    """train.method=harness_gd | harness_sgd: the SGNS loss on importance-weighted pairs (spec §5.5)."""
+    loss: Literal["sgns", "quartic"]
+    reweight: Literal[REWEIGHTINGS]
+
+
+@dataclass(frozen=True)
+class Ablation:
+    """Fig. 7's rows (spec §5.7): their own V, d, k_neg and init scale."""
+    vocab_size: int
+    d: int
+    k_neg: float
+    init_scale: float
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """experiment=benchmark (benchmark.py): which row this run is and how the rows are trained."""
+    row: str | None
+    qwem_method: Literal["qwem_gd", "qwem_sgd"]
+    word2vec_method: Literal["harness_gd", "harness_sgd"]
+    checkpoints: int
+    spectra: int
+    ablation: Ablation
+
+
+@dataclass(frozen=True)
 class Settings:
     experiment: Literal[EXPERIMENTS]
     seed: int
@@ -155,6 +185,8 @@ class Settings:
     eval: Eval
     train: Train
     corpus: Corpus
+    harness: Harness
+    benchmark: Benchmark
     emergence: Emergence
 
 
@@ -189,7 +221,8 @@ def lr_for_dt(dt: float, frob_sq: float, k_neg: float) -> float:
     return float(dt) * frob_sq / (2.0 * (1.0 + k_neg))
 
 
-def resolve(s: Settings, lam1: float, frob_sq: float, device_type: str, threads: int) -> Resolved:
+def resolve(s: Settings, lam1: float, frob_sq: float, device_type: str, threads: int,
+            dt_per_lr: float | None = None) -> Resolved:
     """Fill train's nulls, in the order config.yaml documents.
 
     lr: train.lr; else (QWEM) train.dt_per_step through lr_for_dt; else per_method.<method>.lr;
@@ -200,6 +233,8 @@ def resolve(s: Settings, lam1: float, frob_sq: float, device_type: str, threads:
         the C kernel builds here; else torch. workers: train.workers, else the run's torch threads
         (native kernel) or 1 (torch kernel; always 1 off the CPU).
     lam1 = λ_1(M*), frob_sq = ‖M*‖_F² of the run's statistics, device_type "cpu" | "cuda".
+    dt_per_lr: the harness trainers' theory time per unit lr (sgns_population.time_per_lr), which
+        replaces lr_for_dt's QWEM map for train.method=harness_gd | harness_sgd.
     """
     from . import sgns_native
 
@@ -207,14 +242,18 @@ def resolve(s: Settings, lam1: float, frob_sq: float, device_type: str, threads:
     assert t.method in TRAINERS, t.method
     m = getattr(t.per_method, t.method)
     qwem = t.method != "sgns"
+
+    def from_dt(dt):
+        return dt / dt_per_lr if t.method.startswith("harness") else lr_for_dt(dt, frob_sq, s.k_neg)
+
     if t.lr is not None:
         lr, rule = t.lr, "train.lr"
     elif qwem and t.dt_per_step is not None:
-        lr, rule = lr_for_dt(t.dt_per_step, frob_sq, s.k_neg), "train.dt_per_step"
+        lr, rule = from_dt(t.dt_per_step), "train.dt_per_step"
     elif m.lr is not None:
         lr, rule = m.lr, f"train.per_method.{t.method}.lr"
     else:
-        lr, rule = lr_for_dt(t.gd_dt / lam1, frob_sq, s.k_neg), "train.gd_dt / lambda_1"
+        lr, rule = from_dt(t.gd_dt / lam1), "train.gd_dt / lambda_1"
     init = t.init or m.init
     dtype = t.dtype or m.dtype
     kernel = "torch"
