@@ -55,17 +55,19 @@ def validate(s: Settings, data_dir: Path | None) -> None:
             f"emergence.families; valid: {', '.join(e.families)}")
     require_range(e.min_pairs, "emergence.min_pairs", 3)
     g = e.d_grid
-    require_range(g.lo_log2, "emergence.d_grid.lo_log2", 0.0)
+    require_range(g.lo_log2, "emergence.d_grid.lo_log2", 0.0, float(np.log2(s.vocab_size)))
     require(g.step_log2 > 0, f"emergence.d_grid.step_log2={g.step_log2} is invalid: the grid must grow; valid: > 0")
-    require(g.hi_log2 >= g.lo_log2, f"emergence.d_grid.hi_log2={g.hi_log2} is invalid: below lo_log2={g.lo_log2}; "
-            f"valid: >= lo_log2")
-    top = max(d_grid(g.lo_log2, g.hi_log2, g.step_log2))
-    require(top <= s.vocab_size, f"emergence.d_grid.hi_log2={g.hi_log2} is invalid: d up to {top} > "
-            f"vocab_size={s.vocab_size} (W_d has at most V columns); valid: hi_log2 <= {np.log2(s.vocab_size):.2f}")
+    if g.hi_log2 is not None:
+        require(g.hi_log2 >= g.lo_log2, f"emergence.d_grid.hi_log2={g.hi_log2} is invalid: below lo_log2={g.lo_log2}; "
+                f"valid: >= lo_log2")
+        top = max(grid_of(s))
+        require(top <= s.vocab_size, f"emergence.d_grid.hi_log2={g.hi_log2} is invalid: d up to {top} > "
+                f"vocab_size={s.vocab_size} (W_d has at most V columns); valid: hi_log2 <= {np.log2(s.vocab_size):.2f} "
+                f"or null (up to V)")
     for d in tuple(e.mp_ds) + (e.fig6_d,):
-        require(1 <= d <= top, f"emergence.mp_ds/fig6_d={d} is invalid: outside the d grid; valid: 1 <= d <= {top}")
+        require(d >= 1, f"emergence.mp_ds/fig6_d={d} is invalid: not a dimension; valid: >= 1")
     require_range(e.mp_outliers, "emergence.mp_outliers", 0, e.min_pairs - 1)
-    require_range(e.localisation_k, "emergence.localisation_k", 1, top)
+    require_range(e.localisation_k, "emergence.localisation_k", 1)
     require(0 < e.emergence_fraction <= 1, f"emergence.emergence_fraction={e.emergence_fraction} is invalid: a "
             f"fraction of the final accuracy; valid: 0 < fraction <= 1")
     if e.train:
@@ -81,6 +83,12 @@ def validate(s: Settings, data_dir: Path | None) -> None:
     words = cached_vocabulary(s, data_dir)
     if words is not None:
         check_families(s, src, {w: i for i, w in enumerate(words)})
+
+
+def grid_of(s: Settings) -> list[int]:
+    """The requested d grid: 2^lo, 2^(lo+step), ... up to 2^hi_log2, or up to V when hi_log2 is null."""
+    g = s.emergence.d_grid
+    return d_grid(g.lo_log2, np.log2(s.vocab_size) if g.hi_log2 is None else g.hi_log2, g.step_log2)
 
 
 def cached_vocabulary(s: Settings, data_dir) -> list[str] | None:
@@ -123,12 +131,13 @@ def run_emergence(s: Settings, run_dir: Path) -> dict:
     fams = check_families(s, src, vocab)
 
     # 2. build: M* and its top eigenpairs, the d grid they allow
-    grid = d_grid(e.d_grid.lo_log2, e.d_grid.hi_log2, e.d_grid.step_log2)
+    grid = grid_of(s)
     n = min(max(grid), s.vocab_size)
     frob_sq = float(targets.mean_sq(Pij, Pi, s.k_neg)) * s.vocab_size**2
     w, v, timings["eig_s"], method = top_pairs(lambda: targets.m_star(Pij, Pi, s.k_neg), n, s,
                                                {"corpus": fp, "window": s.window, "V": s.vocab_size}, device)
     grid, cut = cut_grid(grid, s.vocab_size, int((w > 0).sum()), len(w))
+    cut["hi"] = "vocab_size (d_grid.hi_log2=null)" if e.d_grid.hi_log2 is None else f"2^{e.d_grid.hi_log2:g}"
     log(f"emergence: top {len(w)} eigenpairs of M* ({method}); d grid {grid[0]}..{grid[-1]} ({len(grid)} values)"
         + (f", cut by {', '.join(cut['cut_by'])}" if cut["cut_by"] else ""))
     for f in fams:
@@ -139,6 +148,9 @@ def run_emergence(s: Settings, run_dir: Path) -> dict:
     t = time.perf_counter()
     per_family, Rs = {}, {}
     mp_ds = sorted({d for d in tuple(e.mp_ds) + (e.fig6_d,) if d <= grid[-1]})
+    skipped = sorted({d for d in tuple(e.mp_ds) + (e.fig6_d,) if d > grid[-1]})
+    if skipped:
+        log(f"emergence: MP fits at d = {skipped} skipped: past the d grid's top {grid[-1]}")
     for f in fams:
         R = task_vectors(w, v, f.a, f.b)
         Rs[f.name] = R
@@ -182,7 +194,7 @@ def run_emergence(s: Settings, run_dir: Path) -> dict:
     summary.update(family_summary(per_family, grid, s.d))
     summary.update(experiment="emergence", corpus=corpus.source, vocab_size=s.vocab_size, eigen_method=method,
                    eigenpairs=len(w), eigvals_positive_in_computed=int((w > 0).sum()), d_grid=grid, d_grid_cut=cut,
-                   accuracy_all_max=float(max(acc["all"])), **{k: round(x, 3) for k, x in timings.items()})
+                   mp_ds_skipped=skipped, accuracy_all_max=float(max(acc["all"])), **{k: round(x, 3) for k, x in timings.items()})
     summary["seconds"] = round(time.perf_counter() - t0, 2)
     from . import emergence_plots
 

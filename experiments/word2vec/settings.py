@@ -117,7 +117,7 @@ class Train:
 @dataclass(frozen=True)
 class DGrid:
     lo_log2: float
-    hi_log2: float
+    hi_log2: float | None          # null: up to vocab_size
     step_log2: float
 
 

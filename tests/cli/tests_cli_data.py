@@ -38,4 +38,26 @@ def data_folder(root: Path, n_train: int = 1200, n_test: int = 1000, seed: int =
         f.writelines(json.dumps({"text": article}) + "\n" for article in text.split("\n\n"))
     (root / "analogies").mkdir(exist_ok=True)
     (root / "analogies" / "questions-words.txt").write_text(": s1\nwaa wab wac wad\nwae waf wag wah\n")
+    emergence_analogies(root / "analogies")
     return root
+
+
+# The sections and categories `--experiment emergence`'s default families read (configs/word2vec/config.yaml,
+# emergence.sources), each with pairs of frequent corpus words, so that every family has >= 3 pairs at V = 60.
+GOOGLE_SECTIONS = ("gram6-nationality-adjective", "family", "gram7-past-tense", "gram1-adjective-to-adverb",
+                   "gram2-opposite", "gram8-plural", "gram3-comparative")
+BATS_CATEGORIES = ("E10 [male - female]", "I09 [verb_Ving - Ved]", "D03 [adj+ly_reg]", "D02 [un+adj_reg]",
+                   "I01 [noun - plural_reg]", "I03 [adj - comparative]")
+
+
+def emergence_analogies(folder: Path) -> None:
+    words = [f"w{chr(97 + i // 26)}{chr(97 + i % 26)}" for i in range(40)]
+    rng = np.random.default_rng(7)
+    with open(folder / "questions-words.txt", "a") as f:
+        for name in GOOGLE_SECTIONS:
+            w = rng.permutation(words)[:8]
+            f.write(f": {name}\n{w[0]} {w[1]} {w[2]} {w[3]}\n{w[4]} {w[5]} {w[6]} {w[7]}\n")
+    for cat in BATS_CATEGORIES:
+        (folder / "BATS_3.0" / "categories").mkdir(parents=True, exist_ok=True)
+        w = rng.permutation(words)[:4]
+        (folder / "BATS_3.0" / "categories" / f"{cat}.txt").write_text(f"{w[0]}\t{w[1]}\n{w[2]}\t{w[3]}/{w[0]}\n")
