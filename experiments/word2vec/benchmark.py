@@ -62,6 +62,10 @@ def row_settings(s):
         loss, reweight = ABLATIONS.get(row, ("sgns", "sgns"))
         train = dataclasses.replace(t, method=b.word2vec_method, init=init, init_scale=scale)
         harness = dataclasses.replace(s.harness, loss=loss, reweight=reweight)
+        k = b.harness_step_scale  # same final theory time in 1/k as many smaller steps (config.yaml says why)
+        train = dataclasses.replace(train, steps=max(1, int(round(t.steps / k))), gd_dt=t.gd_dt * k,
+                                    dt_per_step=None if t.dt_per_step is None else t.dt_per_step * k,
+                                    lr=None if t.lr is None else t.lr * k)
         if row in ABLATIONS:
             a = b.ablation
             top = dict(vocab_size=a.vocab_size, d=a.d, k_neg=a.k_neg)

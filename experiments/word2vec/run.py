@@ -295,6 +295,7 @@ def _validate_harness_and_benchmark(s: Settings) -> None:
             f"{' | '.join(ROWS)} (repro word2vec --experiment benchmark sweeps them all)")
     require_range(b.checkpoints, "benchmark.checkpoints", 0)
     require_range(b.spectra, "benchmark.spectra", 0)
+    require_range(b.harness_step_scale, "benchmark.harness_step_scale", 1e-6, 1.0)
     a = b.ablation
     require_range(a.vocab_size, "benchmark.ablation.vocab_size", 2)
     require(1 <= a.d <= a.vocab_size, f"benchmark.ablation.d={a.d} is invalid; valid: 1 <= d <= "

@@ -164,6 +164,7 @@ class Benchmark:
     word2vec_method: Literal["harness_gd", "harness_sgd"]
     checkpoints: int
     spectra: int
+    harness_step_scale: float
     ablation: Ablation
 
 
