@@ -66,9 +66,21 @@ def find_local(name: str, data_dir: Path | None) -> Path | None:
 def _load_local(name: str, path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     if path.suffix == ".npz":
         with np.load(path) as z:
-            return np.asarray(z[f"x_{split}"]), np.asarray(z[f"y_{split}"]).astype(np.int64)
+            x, y = np.asarray(z[f"x_{split}"]), np.asarray(z[f"y_{split}"]).astype(np.int64)
+        return _unsorted(x, y, seed=0 if split == "train" else 1)
     prefix = "train" if split == "train" else "t10k"
     return _read_idx(_one(path, f"{prefix}-images-idx3")), _read_idx(_one(path, f"{prefix}-labels-idx1")).astype(np.int64)
+
+
+def _unsorted(x: np.ndarray, y: np.ndarray, seed: int):
+    """A copy stored sorted by class (the shared CIFAR-10 subset is, in both splits, and its
+    train_index counts within a class-sorted array) would make "the first N images" one class. Such a
+    split gets one fixed permutation (seed 0 for train, 1 for test), so its first N images are a uniform sample, the way
+    the first N of the original, unsorted CIFAR-10 are; the original order itself cannot be recovered."""
+    if len(y) > 1 and np.all(np.diff(y) >= 0) and y[0] != y[-1]:
+        order = np.random.default_rng(seed).permutation(len(y))
+        return x[order], y[order]
+    return x, y
 
 
 def _one(folder: Path, stem: str) -> Path:
