@@ -42,6 +42,17 @@ def corpus_overrides(value) -> list[str]:
     return ["corpus=file", f"corpus.path={path.resolve() if path.exists() else value}"]
 
 
+def experiment_overrides(package: str):
+    """--experiment NAME -> experiment=NAME, plus whatever the experiment's run module adds for NAME
+    (run.experiment_overrides, e.g. a sweep of one run per method); the experiment owns that list."""
+    def to_overrides(value) -> list[str]:
+        from repro.experiments.common.rundir import experiment_module
+
+        extra = getattr(experiment_module(package), "experiment_overrides", None)
+        return extra(str(value)) if extra is not None else [f"experiment={value}"]
+    return to_overrides
+
+
 EXPERIMENTS: dict[str, Experiment] = {
     e.command: e
     for e in (
@@ -52,7 +63,8 @@ EXPERIMENTS: dict[str, Experiment] = {
             (Option("corpus", str, "corpus name (wikitext, wikitext2, enwiki) or a path to a .txt/.jsonl[.gz|.xz|.bz2] file",
                     corpus_overrides),
              Option("experiment", str, "train (default) | emergence (analogy emergence: task vectors, spike, SNR) | "
-                                       "benchmark")),
+                                       "benchmark (one run per row of the paper's table and figures, as a sweep)",
+                    experiment_overrides("word2vec"))),
         ),
         Experiment(
             "richness", "richness",
