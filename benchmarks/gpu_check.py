@@ -54,7 +54,7 @@ RUNS = (
     Step("richness coord_check quick", "run", ("richness", "--experiment", "coord_check", "preset=quick"), 60),
     Step("richness lazy_limit quick", "run", ("richness", "--experiment", "lazy_limit", "preset=quick"), 60),
     Step("richness gauges quick", "run", ("richness", "--experiment", "gauges", "preset=quick"), 60),
-    Step("word2vec quick", "run", ("word2vec", "preset=quick"), 90, True),
+    Step("word2vec quick", "run", ("word2vec", "preset=quick", "--corpus", "wikitext2"), 90, True),
 )
 KERNELS = (
     Step("kernel rf ridge grid", "kernel", ("rf_ridge",), 40),
@@ -86,20 +86,38 @@ class Row:
     extra: dict = field(default_factory=dict)
 
 
-def boolean_checks(obj, path="") -> dict[str, bool]:
-    """Every boolean leaf of a summary whose key says it is a check ('pass' in it, or 'ok')."""
-    out = {}
+SKIP = ("resolved", "config", "setting", "timing", "wall", "seconds", "time_s", "elapsed", "_s", "versions", "device")
+
+
+def _leaves(obj, path=""):
     if isinstance(obj, dict):
         for k, v in obj.items():
-            p = f"{path}.{k}" if path else str(k)
-            if isinstance(v, bool) and ("pass" in str(k).lower() or str(k).lower() in ("ok", "passed")):
-                out[p] = v
-            else:
-                out.update(boolean_checks(v, p))
+            if any(str(k) == w or str(k).endswith(w) for w in SKIP) or str(k) in ("resolved", "config"):
+                continue
+            yield from _leaves(v, f"{path}.{k}" if path else str(k))
     elif isinstance(obj, list):
-        for i, v in enumerate(obj):
-            out.update(boolean_checks(v, f"{path}[{i}]"))
-    return out
+        for i, v in enumerate(obj[:50]):
+            yield from _leaves(v, f"{path}[{i}]")
+    else:
+        yield path, obj
+
+
+def boolean_checks(summary) -> dict[str, bool]:
+    """Every boolean a summary reports (its checks: monotone, pass, below, ...), config echoes aside."""
+    return {p: v for p, v in _leaves(summary) if isinstance(v, bool)}
+
+
+def numbers(summary) -> dict[str, float]:
+    """Every finite number a summary reports (timings and config echoes aside): compared with the CPU run."""
+    return {p: float(v) for p, v in _leaves(summary)
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v and abs(v) != float("inf")}
+
+
+def max_rel_diff(a: dict, b: dict) -> tuple[float, int]:
+    common = [k for k in a if k in b]
+    if not common:
+        return float("nan"), 0
+    return max(abs(a[k] - b[k]) / max(abs(b[k]), 1e-12) for k in common), len(common)
 
 
 def run_step(step: Step, device: str, out: Path, data_dir: str | None, limit: float, log) -> Row:
@@ -133,7 +151,8 @@ def run_step(step: Step, device: str, out: Path, data_dir: str | None, limit: fl
     failed = [k for k, v in checks.items() if not v]
     return Row(step.name, "fail" if failed else "pass", seconds,
                checks=f"{len(checks) - len(failed)}/{len(checks)}",
-               detail=("failed: " + ", ".join(failed[:5])) if failed else step.note, extra={"checks": checks})
+               detail=("failed: " + ", ".join(failed[:5])) if failed else step.note,
+               extra={"checks": checks, "numbers": numbers(summary)})
 
 
 def kernel_cpu_baseline(step: Step, out: Path, data_dir, limit: float, log) -> float | None:
@@ -166,9 +185,13 @@ def main(argv=None) -> int:
     ap.add_argument("--only", nargs="*", default=None, help="run only steps whose name contains one of these")
     ap.add_argument("--first", type=int, default=None, help="run only the first N steps (the rehearsal test)")
     ap.add_argument("--list", action="store_true", help="print the steps and exit")
+    ap.add_argument("--limit-scale", type=float, default=float(os.environ.get("LIMIT_SCALE", 1)),
+                    help="multiply every step's limit (a CPU rehearsal on 2 cores needs ~4)")
     args = ap.parse_args(argv)
     if args.device not in ("cuda", "cpu") and not args.device.startswith("cuda:"):
         ap.error(f"--device {args.device!r} is invalid; valid: cuda, cuda:N, cpu")
+    if args.limit_scale <= 0:
+        ap.error(f"--limit-scale {args.limit_scale} is invalid; valid: a positive factor")
     if args.budget <= 0:
         ap.error(f"--budget {args.budget} is invalid; valid: a positive number of seconds")
     steps = [s for s in ALL if args.only is None or any(o in s.name for o in args.only)][:args.first]
@@ -190,21 +213,25 @@ def main(argv=None) -> int:
     start, rows = time.monotonic(), []
     for step in steps:
         left = args.budget - (time.monotonic() - start) - 5.0  # 5 s to write the table
-        if left < min(step.limit_s, 20.0):
+        limit = step.limit_s * args.limit_scale
+        if left < min(limit, 20.0):
             rows.append(Row(step.name, "skipped", detail=f"only {max(left, 0):.0f} s of the budget left"))
             print(f"skip  {step.name}: only {max(left, 0):.0f} s left", file=sys.stderr)
             continue
-        row = run_step(step, args.device, out, args.data_dir, min(step.limit_s, left), log)
+        row = run_step(step, args.device, out, args.data_dir, min(limit, left), log)
         if step.kind == "kernel" and row.status == "pass":
             row.cpu_seconds = row.extra["seconds"] if row.extra.get("cpu_only") else None
             left = args.budget - (time.monotonic() - start) - 5.0
             if row.cpu_seconds is None and args.device != "cpu" and left > 20:
-                row.cpu_seconds = kernel_cpu_baseline(step, out, args.data_dir, min(step.limit_s, left), log)
+                row.cpu_seconds = kernel_cpu_baseline(step, out, args.data_dir, min(limit, left), log)
         elif step.name in reference and reference[step.name].get("seconds"):
             row.cpu_seconds = reference[step.name]["seconds"]
-            ref_checks = reference[step.name].get("extra", {}).get("checks")
-            if ref_checks and row.extra.get("checks") and set(ref_checks) != set(row.extra["checks"]):
+            ref = reference[step.name].get("extra", {})
+            if ref.get("checks") and row.extra.get("checks") and set(ref["checks"]) != set(row.extra["checks"]):
                 row.detail += " (check names differ from the CPU reference)"
+            if ref.get("numbers") and row.extra.get("numbers"):
+                diff, n = max_rel_diff(row.extra["numbers"], ref["numbers"])
+                row.detail += f" max rel. diff vs CPU {diff:.1e} over {n} numbers"
         rows.append(row)
         print(f"{row.status:<7} {step.name}: {row.seconds} s {row.checks} {row.detail}", file=sys.stderr)
         (out / "gpu_check.json").write_text(json.dumps(
