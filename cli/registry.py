@@ -85,7 +85,9 @@ EXPERIMENTS: dict[str, Experiment] = {
             "rf-sweep", "rf_sweep",
             "random-feature ridge regression over features k, samples n and ridge vs the eigenframework (Simon et al.)",
             "repro rf-sweep preset=quick dataset.noise=0.1,0.5",
-            (Option("dataset", str, "task: gaussian, cifar10, mnist, fashion_mnist"),
+            (Option("experiment", str, "fig1 (default: RF train/test vs k and n) | exponents (alpha, beta of a kernel) | "
+                                       "spectra | kernel_tiles (one tile of a kernel matrix per run) | fitting_ratio"),
+             Option("dataset", str, "task: gaussian, cifar10, mnist, fashion_mnist"),
              Option("trials", int, "trials per (n, k)")),
         ),
     )

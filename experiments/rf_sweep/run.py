@@ -39,11 +39,18 @@ MAX_LOG10_RIDGE = 300         # 10^±300: still a finite float64
 # ---------------------------------------------------------------- validation (before any work)
 
 def validate(cfg) -> None:
-    """Every check a config can fail, before anything is written: types (settings), ranges, caps
-    on sizes, the grid against the task's modes and the data's split sizes."""
+    """Every check a config can fail, before anything is written: types (settings), the shared
+    top-level keys, then the checks of `experiment` (VALIDATORS)."""
     s = settings(cfg)
+    require(s.experiment in DRIVERS, f"experiment={s.experiment} is invalid: not available in this build; "
+                                     f"valid: {' | '.join(DRIVERS)}")
     require(s.device.split(":")[0] in DEVICES, f"device={s.device!r} is invalid; valid choices: {', '.join(DEVICES)} (cuda:INDEX)")
     require_range(s.seed, "seed", 0, 2**32 - 1)
+    VALIDATORS[s.experiment](s)
+
+
+def validate_fig1(s: Settings) -> None:
+    """experiment=fig1: ranges, caps on sizes, the grid against the task's modes and the data's split sizes."""
     require_range(s.trials, "trials", 1, MAX_TRIALS)
     require_range(s.n_test, "n_test", 1, MAX_SIZE)
     require_positive(s.features.weight_var, "features.weight_var")
@@ -152,7 +159,13 @@ def _split_sizes(path: Path) -> tuple[int, int]:
 # ---------------------------------------------------------------- the run
 
 def run(cfg, run_dir: Path) -> dict:
+    """One run of `experiment` (DRIVERS): settings built once here and handed to the driver."""
     s = settings(cfg)
+    return DRIVERS[s.experiment](s, Path(run_dir))
+
+
+def run_fig1(s: Settings, run_dir: Path) -> dict:
+    """experiment=fig1: RF train/test MSE over the (n, k, δ) grid beside the RF eigenframework (Fig. 1)."""
     r = resolve(s)
     pts, deltas = list(r.points), np.array(r.ridges)
     # load the task and its eigenstructure
@@ -265,3 +278,8 @@ def summarise(s: Settings, table: pd.DataFrame, curves) -> dict:
         "theory_min_over_ridge_monotone": bool(np.all(np.diff(opt_k) <= 1e-12 * opt_k[:-1])
                                                and np.all(np.diff(opt_n) <= 1e-12 * opt_n[:-1])),
     }
+
+
+# What one run does, by `experiment` (config.yaml): a check of its settings and a driver (Settings, run_dir) -> summary.
+VALIDATORS = {"fig1": validate_fig1}
+DRIVERS = {"fig1": run_fig1}

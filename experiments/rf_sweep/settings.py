@@ -62,8 +62,12 @@ class Plot:
     noise_levels: tuple[float, ...]
 
 
+EXPERIMENTS = ("fig1", "exponents", "spectra", "kernel_tiles", "fitting_ratio")  # run.DRIVERS: what one run does
+
+
 @dataclass(frozen=True)
 class Settings:
+    experiment: Literal[EXPERIMENTS]
     seed: int
     device: str                 # auto | cpu | cuda[:i]
     dtype: Literal["float64", "float32"]
