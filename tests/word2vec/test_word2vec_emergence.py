@@ -147,3 +147,24 @@ def test_d_grid_is_the_spec_grid_and_is_cut_where_it_says():
 def test_emergence_index_is_the_first_reach_of_the_fraction():
     assert emergence_index([0.0, 0.1, 0.3, 0.6, 0.5], 0.5) == 2   # half of the final 0.5 is 0.25
     assert emergence_index([0.0, 0.0], 0.5) is None
+
+
+def test_a_family_is_its_sources_in_vocabulary_pairs_each_once(tmp_path):
+    from repro.experiments.word2vec.families import Sources, build_family
+
+    (tmp_path / "analogies" / "BATS_3.0" / "x").mkdir(parents=True)
+    (tmp_path / "analogies" / "questions-words.txt").write_text(
+        ": fam\nking queen man woman\nking queen boy girl\nprince oov man woman\n")
+    (tmp_path / "analogies" / "BATS_3.0" / "x" / "E10 [male - female].txt").write_text(
+        "man\twoman\nlord\tlady/dame\nduke\tduchess\nson\tdaughter\n")
+    vocab = {w: i for i, w in enumerate("king queen man woman boy girl prince lord dame son daughter".split())}
+    src = Sources(tmp_path)
+    assert src.missing("google:nope") and src.missing("bats:E11") and not src.missing("bats:E10")
+    f = build_family("male_female", ["google:fam", "bats:E10"], src, vocab)
+    # google: (king, queen), (man, woman), (boy, girl); (prince, oov) is out. BATS: (man, woman) is a
+    # duplicate, (lord, dame) keeps its first in-vocabulary answer, (duke, duchess) is out.
+    assert f.words == [("king", "queen"), ("man", "woman"), ("boy", "girl"), ("lord", "dame"), ("son", "daughter")]
+    assert f.counts == {"google:fam": {"listed": 4, "in_vocab": 3, "added": 3},
+                        "bats:E10": {"listed": 4, "in_vocab": 3, "added": 2}}
+    qs = authors_questions([f], vocab)
+    assert len(qs) == 5 * 4 and qs.sections == ["male_female"]
