@@ -42,4 +42,16 @@ def optimal_fitting_ratio(alpha: float, beta: float, noise_rel: float) -> float:
 
 def zero_ridge_optimal(alpha: float, beta: float, noise_rel: float) -> bool:
     """Interpolation is optimal iff σ²_rel ≤ (β − α)/(α(α − 1))."""
-    return noise_rel <= (beta - alpha) / (alpha * (alpha - 1))
+    return noise_rel <= noise_threshold(alpha, beta)
+
+
+def noise_threshold(alpha: float, beta: float) -> float:
+    """(β − α)/(α(α − 1)): zero ridge is optimal iff σ²_rel is at most this (negative: never, as β < α)."""
+    return (beta - alpha) / (alpha * (alpha - 1))
+
+
+def rescaled_to(curve: np.ndarray, target_min: float) -> np.ndarray:
+    """The closed form times (min of experiment)/(min of closed form): Fig. 2 predicts only the shape
+    (spec §7.3), so each noise level's line is matched to its measured minimum."""
+    curve = np.asarray(curve, dtype=np.float64)
+    return curve * (target_min / np.nanmin(curve))
