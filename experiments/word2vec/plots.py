@@ -139,3 +139,10 @@ def plot_spectrum(run_dir, w) -> Path:
     ax.loglog(np.arange(1, len(pos) + 1), pos / pos[0], ".", ms=3)
     ax.set(xlabel="k", ylabel="λ_k / λ_1", title="eigenvalues of M*")
     return save(fig, run_dir, "spectrum")
+
+
+def plot_sweep(sweep_dir, runs) -> list[Path]:
+    """A benchmark sweep's own figures and §7 table (benchmark_plots); other sweeps have none."""
+    from .benchmark_plots import plot_benchmark_sweep
+
+    return plot_benchmark_sweep(sweep_dir, runs)
