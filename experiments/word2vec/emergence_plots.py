@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from repro.experiments.common.plotting import save, subplots
+from repro.experiments.common.plotting import STYLE, plt, save, subplots
 
 from .spiked import mp_density, mp_edges
 
@@ -68,20 +68,14 @@ def plot_fig4(run_dir: Path, rep: dict) -> Path:
     name = st["fig4_family"]
     fam = rep["families"][name]
     ds = [d for d in map(str, st["mp_ds"]) if d in fam["mp"]]
-    fig, axes = subplots(max(len(ds), 2), 3, size=(3.6, 2.0))
-    for i in range(axes.shape[0]):
-        if i < len(ds):
-            mp_panel(axes[i, 0], fam, ds[i], name if i == 0 else "")
-        else:
-            axes[i, 0].axis("off")
-    for ax in axes[:, 1:].ravel():
-        ax.remove()
-    gs = axes[0, 0].get_gridspec()
-    fig_ = axes[0, 0].figure
-    loc = fig_.add_subplot(gs[: axes.shape[0] // 2, 1:])
-    localisation_panel(loc, fam, rep["feature_words"], name)
-    snr_ax = fig_.add_subplot(gs[axes.shape[0] // 2:, 1])
-    acc_ax = fig_.add_subplot(gs[axes.shape[0] // 2:, 2])
+    rows = max(len(ds), 2)
+    plt.rcParams.update(STYLE)
+    fig = plt.figure(figsize=(11.0, 2.0 * rows))
+    gs = fig.add_gridspec(rows, 3)
+    for i, d in enumerate(ds):
+        mp_panel(fig.add_subplot(gs[i, 0]), fam, d, name if i == 0 else "")
+    localisation_panel(fig.add_subplot(gs[: rows // 2, 1:]), fam, rep["feature_words"], name)
+    snr_ax, acc_ax = fig.add_subplot(gs[rows // 2:, 1]), fig.add_subplot(gs[rows // 2:, 2])
     for f in st["fig4_families"]:
         snr_ax.plot(grid, rep["families"][f]["snr"], label=f)
         acc_ax.plot(grid, rep["families"][f]["accuracy"], label=f)
