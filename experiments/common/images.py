@@ -1,9 +1,11 @@
-"""Image classification data (MNIST, Fashion-MNIST, CIFAR-10) from a data folder or the hub.
+"""Image classification data (MNIST, Fashion-MNIST, CIFAR-10, SVHN) from a data folder or the hub.
 
 Either source gives the same arrays: x uint8 (N, H, W) or (N, H, W, C), y int64 (N,).
 Local layout follows the shared data folder: `mnist/mnist.npz`, `cifar10/*.npz` (keys x_train,
 y_train, x_test, y_test) and Fashion-MNIST in IDX files under `fashion-mnist/` or the Debian
-package's `/usr/share/datasets/fashion-mnist/`.
+package's `/usr/share/datasets/fashion-mnist/`; SVHN as the official cropped-digit files
+`svhn/train_32x32.mat` and `svhn/test_32x32.mat` (X of shape (32, 32, 3, N), labels 1..10 with 10
+meaning the digit 0; read as labels 0..9) or the hub's `ufldl-stanford/svhn` (cropped_digits).
 """
 from __future__ import annotations
 
@@ -15,8 +17,11 @@ import numpy as np
 from .errors import ConfigError
 from .hub import hub_reachable
 
-DATASETS = ("mnist", "fashion_mnist", "cifar10")
-HUB_NAMES = {"mnist": "ylecun/mnist", "fashion_mnist": "zalando-datasets/fashion_mnist", "cifar10": "uoft-cs/cifar10"}
+DATASETS = ("mnist", "fashion_mnist", "cifar10", "svhn")
+HUB_NAMES = {"mnist": "ylecun/mnist", "fashion_mnist": "zalando-datasets/fashion_mnist", "cifar10": "uoft-cs/cifar10",
+             "svhn": "ufldl-stanford/svhn"}
+HUB_CONFIGS = {"svhn": "cropped_digits"}  # the hub dataset's configuration, where it has several
+SVHN_FILES = {"train": "train_32x32.mat", "test": "test_32x32.mat"}
 FASHION_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
@@ -38,7 +43,8 @@ def require_available(name: str, data_dir: Path | None) -> Path | None:
         raise ConfigError(f"dataset={name!r} is invalid; valid choices: {', '.join(DATASETS)}")
     local = find_local(name, data_dir)
     if local is None and not hub_reachable():
-        folder = {"fashion_mnist": "fashion-mnist/ (IDX files)"}.get(name, f"{name}/*.npz")
+        folder = {"fashion_mnist": "fashion-mnist/ (IDX files)",
+                  "svhn": "svhn/train_32x32.mat and svhn/test_32x32.mat"}.get(name, f"{name}/*.npz")
         raise ConfigError(f"dataset {name!r} is not in data_dir={str(data_dir)!r} and the Hugging Face hub is unreachable; "
                           f"pass data_dir=DIR (or set REPRO_DATA_DIR) to a folder holding {folder}")
     return local
@@ -51,6 +57,8 @@ def find_local(name: str, data_dir: Path | None) -> Path | None:
         d = Path(data_dir)
         if name == "fashion_mnist":
             candidates += [d / "fashion-mnist", d / "fashion_mnist"]
+        elif name == "svhn":
+            candidates += [d / "svhn" / SVHN_FILES["train"]] if (d / "svhn" / SVHN_FILES["train"]).is_file() else []
         else:
             folder = d / name
             if folder.is_dir():
@@ -64,6 +72,8 @@ def find_local(name: str, data_dir: Path | None) -> Path | None:
 
 
 def _load_local(name: str, path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
+    if path.suffix == ".mat":
+        return _load_svhn_mat(path.parent / SVHN_FILES[split])
     if path.suffix == ".npz":
         with np.load(path) as z:
             x, y = np.asarray(z[f"x_{split}"]), np.asarray(z[f"y_{split}"]).astype(np.int64)
@@ -81,6 +91,18 @@ def _unsorted(x: np.ndarray, y: np.ndarray, seed: int):
         order = np.random.default_rng(seed).permutation(len(y))
         return x[order], y[order]
     return x, y
+
+
+def _load_svhn_mat(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """An official SVHN cropped-digit .mat: X (32, 32, 3, N) -> (N, 32, 32, 3); label 10 -> digit 0."""
+    import scipy.io
+
+    if not path.is_file():
+        raise ConfigError(f"no file {path.name} in {path.parent}; expected the official SVHN {', '.join(SVHN_FILES.values())}")
+    m = scipy.io.loadmat(path)
+    x = np.ascontiguousarray(np.transpose(m["X"], (3, 0, 1, 2))).astype(np.uint8)
+    y = np.asarray(m["y"]).reshape(-1).astype(np.int64)
+    return x, np.where(y == 10, 0, y)
 
 
 def _one(folder: Path, stem: str) -> Path:
@@ -105,7 +127,7 @@ def _load_hub(name: str, split: str, data_dir: Path | None) -> tuple[np.ndarray,
     except ImportError:  # pragma: no cover - datasets is a core dependency
         raise ConfigError(f"dataset {name!r} not found locally and `datasets` is not installed") from None
     try:
-        ds = datasets.load_dataset(HUB_NAMES[name], split=split)
+        ds = datasets.load_dataset(HUB_NAMES[name], HUB_CONFIGS.get(name), split=split)
     except Exception as e:  # offline, no cache
         where = f" in {data_dir}" if data_dir else ""
         raise ConfigError(

@@ -101,6 +101,12 @@ def direct_spectrum_fits(K: np.ndarray, y: np.ndarray, windows) -> list[dict]:
     order = np.argsort(mu)[::-1]
     lam = np.clip(mu[order], 0, None) / N
     v2 = ((U[:, order].T @ y.reshape(N, -1)) ** 2).sum(1) / N
+    return spectrum_fits(lam, v2, windows)
+
+
+def spectrum_fits(lam: np.ndarray, v2: np.ndarray, windows) -> list[dict]:
+    """The log-log fits of `direct_spectrum_fits` on a spectrum already at hand (λ_i, v_i², i = 1..len)."""
+    N = len(lam)
     i = np.arange(1, N + 1, dtype=np.float64)
     out = []
     for lo, hi in windows:

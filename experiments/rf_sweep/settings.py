@@ -16,7 +16,7 @@ from repro.experiments.common.settings import CLI_KEYS, build
 
 @dataclass(frozen=True)
 class Dataset:
-    name: Literal["gaussian", "cifar10", "mnist", "fashion_mnist"]
+    name: Literal["gaussian", "cifar10", "mnist", "fashion_mnist", "svhn"]
     noise: float                # σ²: label noise of the Gaussian task, and the theory's noise term
     modes: int                  # M: power-law modes (gaussian) or spectrum images (real data)
     sampling: Literal["fresh", "pool", "split"]  # fresh: gaussian; pool | split: real data
@@ -62,6 +62,41 @@ class Plot:
     noise_levels: tuple[float, ...]
 
 
+@dataclass(frozen=True)
+class Kernel:
+    """The kernel experiments' kernel (configs/rf_sweep/kernel/): computed in tiles, or a file."""
+    name: Literal["relu_nngp", "fc_ntk", "myrtle5", "myrtle7", "myrtle10", "file"]
+    depth: int                  # Dense layers of the fully connected kernels (read-out included)
+    kind: Literal["ntk", "nngp"]
+    w_std: float
+    b_std: float
+    images: int | None          # pool size (first N training images); null: kernel_pool.pool_size derives it
+    tile: int                   # tile side
+    compile: Literal["auto", "always", "never"]
+    path: str | None            # kernel=file: .npy / .npz
+
+
+@dataclass(frozen=True)
+class KernelTiles:
+    index: int | None           # null: every tile; I: tile I only
+
+
+@dataclass(frozen=True)
+class Exponents:
+    n: tuple[int, ...]          # [min, max, count]
+    n_test: int
+    trials: int
+    delta: float
+    fit: tuple[float, ...]      # [lo, hi]
+    bootstrap: int
+    direct_windows: tuple[tuple[float, ...], ...]
+
+
+@dataclass(frozen=True)
+class Spectra:
+    n: tuple[int, ...]          # subset sizes
+
+
 EXPERIMENTS = ("fig1", "exponents", "spectra", "kernel_tiles", "fitting_ratio")  # run.DRIVERS: what one run does
 
 
@@ -81,6 +116,10 @@ class Settings:
     ridges: Ridges
     theory: Theory
     plot: Plot
+    kernel: Kernel
+    kernel_tiles: KernelTiles
+    exponents: Exponents
+    spectra: Spectra
 
 
 @dataclass(frozen=True)
