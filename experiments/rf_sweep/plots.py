@@ -19,6 +19,12 @@ def plot_run(run_dir, s: Settings | None = None) -> list[Path]:
     rebuilt from the run's config.yaml)."""
     run_dir = Path(run_dir)
     s = s if s is not None else settings(OmegaConf.load(run_dir / "config.yaml"))
+    if s.experiment in ("exponents", "spectra"):
+        from .exponent_plots import plot_exponents, plot_spectra
+
+        return [(plot_exponents if s.experiment == "exponents" else plot_spectra)(run_dir, s)]
+    if s.experiment == "kernel_tiles":
+        return []  # tiles go to the cache; no figure
     table = pd.read_csv(run_dir / "results.csv")
     curves = dict(np.load(run_dir / "theory_curves.npz"))
     z = np.load(run_dir / "spectrum.npz")
