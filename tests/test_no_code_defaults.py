@@ -119,10 +119,7 @@ def fallbacks(source: str, filename: str) -> list[str]:
     return found
 
 
-# Known, reported, owned elsewhere: strict, so the mark must go the day the code is fixed.
-KNOWN = {"common": "rundir.execute reads cfg.get('device', 'auto') and cfg.get('seed', 0); every experiment has both keys"}
-PACKAGES = [pytest.param(p.name, marks=pytest.mark.xfail(strict=True, reason=KNOWN[p.name])) if p.name in KNOWN else p.name
-            for p in sorted(ROOT.iterdir()) if (p / "__init__.py").exists()]
+PACKAGES = [p.name for p in sorted(ROOT.iterdir()) if (p / "__init__.py").exists()]
 
 
 @pytest.mark.parametrize("package", PACKAGES)
