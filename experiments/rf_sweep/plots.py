@@ -25,6 +25,10 @@ def plot_run(run_dir, s: Settings | None = None) -> list[Path]:
         return [(plot_exponents if s.experiment == "exponents" else plot_spectra)(run_dir, s)]
     if s.experiment == "kernel_tiles":
         return []  # tiles go to the cache; no figure
+    if s.experiment == "fitting_ratio":
+        from .plots_fitting import plot_fitting_run
+
+        return plot_fitting_run(run_dir)
     table = pd.read_csv(run_dir / "results.csv")
     curves = dict(np.load(run_dir / "theory_curves.npz"))
     z = np.load(run_dir / "spectrum.npz")

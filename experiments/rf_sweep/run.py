@@ -16,7 +16,7 @@ from repro.experiments.common.images import require_available
 from repro.experiments.common.metrics import MetricsWriter
 from repro.experiments.common.progress import Progress
 
-from . import exponents_run, grid, plots, spectra, tiles
+from . import exponents_run, fitting_ratio, grid, plots, spectra, tiles
 from .monotone import measured_monotone
 from .powerlaw import admissible
 from .ridge import ridge_errors
@@ -285,5 +285,6 @@ def summarise(s: Settings, table: pd.DataFrame, curves) -> dict:
 
 # What one run does, by `experiment` (config.yaml): a check of its settings and a driver (Settings, run_dir) -> summary.
 VALIDATORS = {"fig1": validate_fig1, "exponents": exponents_run.validate, "spectra": spectra.validate,
-              "kernel_tiles": tiles.validate}
-DRIVERS = {"fig1": run_fig1, "exponents": exponents_run.run, "spectra": spectra.run, "kernel_tiles": tiles.run}
+              "kernel_tiles": tiles.validate, "fitting_ratio": fitting_ratio.validate}
+DRIVERS = {"fig1": run_fig1, "exponents": exponents_run.run, "spectra": spectra.run, "kernel_tiles": tiles.run,
+           "fitting_ratio": fitting_ratio.run}

@@ -97,6 +97,21 @@ class Spectra:
     n: tuple[int, ...]          # subset sizes
 
 
+@dataclass(frozen=True)
+class FittingRatio:
+    n: int                      # N training points per trial
+    n_test: int                 # held-out points per trial
+    trials: int                 # random permutations of the (N + n_test)-point kernel
+    noise_levels: tuple[float, ...]  # σ²_rel of the label noise
+    n_sweep: tuple[int, ...]    # smaller training sizes (prefixes of each trial's N): optimal-ridge MSE vs n
+    ridges: int                 # size of the authors' log ridge grid (spec §5.2)
+    ridgeless: bool             # also δ = 0
+    alpha: float | None         # (α, β) of the closed-form lines; null: exponents_from, else table
+    beta: float | None
+    exponents_from: str | None  # an experiment=exponents run directory (its summary.json)
+    table: dict                 # dataset -> [α, β] (spec §9, depth-10 Myrtle CNTK)
+
+
 EXPERIMENTS = ("fig1", "exponents", "spectra", "kernel_tiles", "fitting_ratio")  # run.DRIVERS: what one run does
 
 
@@ -120,6 +135,7 @@ class Settings:
     kernel_tiles: KernelTiles
     exponents: Exponents
     spectra: Spectra
+    fitting_ratio: FittingRatio
 
 
 @dataclass(frozen=True)
