@@ -61,7 +61,14 @@ def validate(s) -> None:
     require(f.n + f.n_test <= MAX_POOL, f"fitting_ratio.n={f.n} is invalid: N + n_test = {f.n + f.n_test} pool images; "
                                         f"valid: N + n_test <= {MAX_POOL}")
     exponents_used(s)  # the lines' (α, β) resolve and are admissible
-    validate_pool(s, f.n + f.n_test)
+    validate_pool(with_pool(s), f.n + f.n_test)
+
+
+def with_pool(s):
+    """kernel.images=null means the pool this experiment needs: exactly N + n_test images."""
+    if s.kernel.name == "file" or s.kernel.images is not None:
+        return s
+    return dataclasses.replace(s, kernel=dataclasses.replace(s.kernel, images=s.fitting_ratio.n + s.fitting_ratio.n_test))
 
 
 def exponents_used(s) -> dict:
@@ -98,9 +105,7 @@ def run(s, run_dir: Path) -> dict:
     f = s.fitting_ratio
     t0 = time.monotonic()
     # load the pool kernel: exactly N + n_test images unless kernel.images says more
-    if s.kernel.name != "file" and s.kernel.images is None:
-        s = dataclasses.replace(s, kernel=dataclasses.replace(s.kernel, images=f.n + f.n_test))
-    K, Y, source = pool_kernel(s)
+    K, Y, source = pool_kernel(with_pool(s))
     t_kernel = time.monotonic() - t0
     ex = exponents_used(s)
     # measure every (trial, noise level, n, ridge)
