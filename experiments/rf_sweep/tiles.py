@@ -63,12 +63,13 @@ def tile_key(s, rows: tuple[int, int], cols: tuple[int, int]) -> dict:
 
 
 def compute_tile(s, x: np.ndarray, rows, cols) -> np.ndarray:
-    """K[rows, cols] of the pool images x; a diagonal tile is computed as one symmetric matrix."""
+    """K[rows, cols] of the pool images x; a diagonal tile is computed as one matrix, symmetrised."""
     k = s.kernel
     params = dict(depth=k.depth, kind=k.kind, w_std=k.w_std, b_std=k.b_std, compile={"auto": "auto", "always": True, "never": False}[k.compile])
     a = x[rows[0]:rows[1]]
     if rows == cols:
-        return kernel_matrix(k.name, a, **params)
+        K = kernel_matrix(k.name, a, **params)
+        return (K + K.T) / 2  # exactly symmetric (a matmul's rounding is not), so the assembled matrix is
     return kernel_matrix(k.name, a, x[cols[0]:cols[1]], **params)
 
 
