@@ -70,38 +70,52 @@ def fig1(run_dir, s, table, curves) -> Path:
     return save(fig, run_dir, "fig1_mse_vs_k_and_n")
 
 
+HEATMAP_RIDGES = 2.0 ** np.arange(-12, 5)          # the theory's 17 ridges 2^-12 ... 2^4 (spec §10)
+HEATMAP_COLUMNS = (2.0**-9, 2.0**-5, 2.0**-1, 2.0**3)  # the four shown
+HEATMAP_RANGE = (0.2, 10.0)                        # log colour scale
+
+
 def heatmaps(run_dir, s, table, spec: Spectrum) -> Path:
-    """n × k test MSE: theory on a 31 × 31 grid at four ridges; experiment too for a product grid."""
-    ridges = [2.0**-9, 2.0**-5, 2.0**-1, 2.0**3]
-    lo, hi = min(s.grid.n[0], s.grid.k[0]), max(s.grid.n[1], s.grid.k[1])
-    ax_vals = np.unique(np.round(np.logspace(np.log10(lo), np.log10(hi), 31)))
-    ax_vals = ax_vals[ax_vals < spec.modes]
-    exp_rows = s.grid.layout == "product"
-    fig, axes = subplots(2 if exp_rows else 1, len(ridges), size=(3.0, 2.7))
-    fig.set_layout_engine("constrained")  # tight_layout cannot place a shared colorbar
-    th = rf_theory(spec, ax_vals[:, None, None], ax_vals[None, :, None], np.array(ridges)[None, None, :])["test_mse"]
+    """The appendix n × k grid (spec §10): 4 × 4 panels, rows test theory, test experiment, train
+    theory, train experiment; columns δ = 2^-9, 2^-5, 2^-1, 2^3; x = k, y = n on a 31-point log grid
+    over the run's range; log colour scale 0.2-10. Theory is solved on the 17 ridges 2^-12 ... 2^4;
+    the experiment rows need a product-layout run (grid.layout=product) and show its nearest ridge."""
     import matplotlib.colors as mcolors
 
-    norm = mcolors.LogNorm(vmin=max(np.nanmin(th[np.isfinite(th)]), 1e-3), vmax=np.nanmax(th[np.isfinite(th)]))
-    for j, d in enumerate(ridges):
-        ax = axes[0][j]
-        im = ax.pcolormesh(ax_vals, ax_vals, th[:, :, j], norm=norm, shading="nearest")
-        loglog(ax)
-        ax.set(xlabel="k", ylabel="n", title=f"theory, δ=2^{int(np.log2(d))}")
-        if exp_rows:
-            piv = _nearest_ridge_pivot(table, d)
-            axes[1][j].pcolormesh(piv.columns, piv.index, piv.to_numpy(), norm=norm, shading="nearest")
-            loglog(axes[1][j])
-            axes[1][j].set(xlabel="k", ylabel="n",
-                           title=f"experiment, δ≈{piv.attrs['ridge']:.3g}")
-    fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8, label="test MSE")
+    lo, hi = min(s.grid.n[0], s.grid.k[0]), max(s.grid.n[1], s.grid.k[1])
+    ax_vals = np.unique(np.round(np.logspace(np.log10(lo), np.log10(hi), 31)))
+    n_vals, k_vals = ax_vals[ax_vals < spec.modes], ax_vals
+    th = rf_theory(spec, n_vals[:, None, None], k_vals[None, :, None], HEATMAP_RIDGES[None, None, :])
+    exp_rows = s.grid.layout == "product"
+    fig, axes = subplots(4, len(HEATMAP_COLUMNS), size=(3.0, 2.7))
+    fig.set_layout_engine("constrained")  # tight_layout cannot place a shared colorbar
+    norm = mcolors.LogNorm(*HEATMAP_RANGE)
+    for j, d in enumerate(HEATMAP_COLUMNS):
+        r = int(np.argmin(np.abs(np.log(HEATMAP_RIDGES / d))))
+        for row, (kind, what) in enumerate((("theory", "test"), ("experiment", "test"), ("theory", "train"),
+                                            ("experiment", "train"))):
+            ax = axes[row][j]
+            if kind == "theory":
+                im = ax.pcolormesh(k_vals, n_vals, th[f"{what}_mse"][:, :, r], norm=norm, shading="nearest")
+                ax.set_title(f"{what} theory, δ=2^{int(np.log2(d))}", fontsize=9)
+            elif exp_rows:
+                piv = _nearest_ridge_pivot(table, d, f"{what}_mse")
+                ax.pcolormesh(piv.columns, piv.index, piv.to_numpy(), norm=norm, shading="nearest")
+                ax.set_title(f"{what} experiment, δ≈{piv.attrs['ridge']:.3g}", fontsize=9)
+            else:
+                ax.text(0.5, 0.5, "experiment rows:\ngrid.layout=product", ha="center", va="center",
+                        transform=ax.transAxes, fontsize=8)
+                ax.set_title(f"{what} experiment", fontsize=9)
+            loglog(ax)
+            ax.set(xlabel="k", ylabel="n", xlim=(k_vals[0], k_vals[-1]), ylim=(n_vals[0], n_vals[-1]))
+    fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.6, label="MSE")
     return save(fig, run_dir, "heatmap_test_mse", tight=False)
 
 
-def _nearest_ridge_pivot(table, d):
+def _nearest_ridge_pivot(table, d, values: str = "test_mse"):
     ridges = np.unique(table.ridge[table.ridge > 0])
     r = ridges[np.argmin(np.abs(np.log(ridges) - np.log(d)))]
-    piv = table[np.isclose(table.ridge, r)].pivot_table(index="n", columns="k", values="test_mse")
+    piv = table[np.isclose(table.ridge, r)].pivot_table(index="n", columns="k", values=values)
     piv.attrs["ridge"] = r
     return piv
 
@@ -150,3 +164,11 @@ def fitting_ratio(run_dir, s, spec: Spectrum) -> Path:
            title=f"α={a:g}, β={b:g}, n={n:g}\nlines: closed form (rescaled), dots: KRR eigenframework")
     ax.legend(fontsize=7)
     return save(fig, run_dir, "test_mse_vs_fitting_ratio")
+
+
+def plot_sweep(sweep_dir, run_dirs) -> list[Path]:
+    """`repro plot SWEEP_DIR`: the fitting-ratio runs of a sweep over data sets as the paper's three-panel
+    Fig. 2 (and the appendix's train-vs-test and MSE-vs-ridge rows); other experiments draw per run only."""
+    from .plots_fitting import plot_fitting_sweep
+
+    return plot_fitting_sweep(sweep_dir, run_dirs)
