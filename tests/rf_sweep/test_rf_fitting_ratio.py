@@ -77,3 +77,67 @@ def test_noisy_labels_have_the_per_output_variance_and_unit_norm_rows():
     assert torch.equal(noisy_labels(onehot, 0.0, torch.Generator().manual_seed(5)), onehot)
     # the summed noise over the 10 outputs is what σ²_rel · base_mse asks for: variance / output × 10
     assert float(raw.pow(2).sum(1).mean()) == pytest.approx(10 * var, rel=0.02)
+
+
+def tiny_mnist(folder, n_train=260):
+    """A generated MNIST-shaped copy: two blobs of 28×28 images per class, so KRR learns something."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 10, n_train)
+    protos = rng.integers(0, 255, (10, 28, 28))
+    x = np.clip(protos[y] + rng.normal(0, 60, (n_train, 28, 28)), 0, 255).astype(np.uint8)
+    (folder / "mnist").mkdir(parents=True)
+    np.savez(folder / "mnist" / "mnist.npz", x_train=x, y_train=y, x_test=x[:20], y_test=y[:20])
+    return folder
+
+
+def test_fitting_ratio_end_to_end_on_the_quick_preset(compose, run_dir, tmp_path):
+    import json
+
+    from omegaconf import OmegaConf
+
+    from repro.experiments.common.rundir import execute
+    from repro.experiments.rf_sweep.plots import plot_sweep
+
+    data = tiny_mnist(tmp_path / "data")
+    cfg = compose("rf_sweep", "experiment=fitting_ratio", "preset=quick", "dataset=mnist", f"data_dir={data}",
+                  "fitting_ratio.n=160", "fitting_ratio.n_test=80", "fitting_ratio.trials=2",
+                  "fitting_ratio.n_sweep=[40,80]", "fitting_ratio.ridges=12", "kernel.tile=120")
+    OmegaConf.save(cfg, run_dir / "config.yaml")
+    assert execute("rf_sweep", run_dir) == "done", json.loads((run_dir / "run.json").read_text()).get("traceback")
+    s = json.loads((run_dir / "summary.json").read_text())
+    assert s["exponents"] == {"alpha": 1.12, "beta": 1.36, "source": "fitting_ratio.table.mnist (spec §9: depth-10 Myrtle CNTK)"}
+    assert s["noise_threshold"] == pytest.approx(0.24 / (1.12 * 0.12)) and s["sign_beta_minus_alpha"] == 1
+    assert [v["noise_rel"] for v in s["noise_levels"]] == [0, 1, 5, 50]
+    assert [v["predicted_zero_ridge_optimal"] for v in s["noise_levels"]] == [True, True, False, False]
+    for v in s["noise_levels"]:
+        assert 0 <= v["measured_R_star"] < 1 and v["measured_min_test_mse"] > 0
+    assert [c["n"] for c in s["optimal_test_mse_vs_n"]][0] == [40, 80, 160]
+    assert isinstance(s["optimal_test_mse_nonincreasing_in_n"], bool)
+    assert s["resolved"]["pool"]["images"] == 240 and len(s["resolved"]["ridges"]) == 13
+    t = __import__("pandas").read_csv(run_dir / "results.csv")
+    assert len(t) == 4 * 3 * 13 and (t.fitting_ratio[t.ridge == 0] < 1e-8).all()
+    # noise raises the noisy-label test MSE at the optimum, and a huge ridge gives R near 1
+    best = t[t.n == 160].groupby("noise_rel").test_mse.min()
+    assert best.is_monotonic_increasing
+    figures = {p.name for p in (run_dir / "figures").iterdir()}
+    assert {"fig2_test_mse_vs_fitting_ratio.png", "fitting_ratio_train_vs_test.png", "fitting_ratio_mse_vs_ridge.png"} <= figures
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    assert {p.name for p in plot_sweep(sweep, [run_dir])} == {"fig2_test_mse_vs_fitting_ratio.png",
+                                                               "fitting_ratio_train_vs_test.png", "fitting_ratio_mse_vs_ridge.png"}
+
+
+@pytest.mark.parametrize("override,message", [
+    ("fitting_ratio.n_sweep=[500]", "fitting_ratio.n_sweep[0]=500 is invalid"),
+    ("fitting_ratio.alpha=1.5", "give both or neither"),
+    ("fitting_ratio.n=5000", "training images"),
+])
+def test_fitting_ratio_bad_input_is_one_line(compose, tmp_path, override, message):
+    from repro.experiments.common.errors import ConfigError
+    from repro.experiments.rf_sweep.run import validate
+
+    data = tiny_mnist(tmp_path / "data")
+    cfg = compose("rf_sweep", "experiment=fitting_ratio", "preset=quick", "dataset=mnist", f"data_dir={data}",
+                  "fitting_ratio.n=160", "fitting_ratio.n_test=80", "fitting_ratio.n_sweep=[40]", override)
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        validate(cfg)
