@@ -46,7 +46,7 @@ def run(s, run_dir: Path) -> dict:
             lam, v2 = eigenstructure(torch.as_tensor(K[np.ix_(idx, idx)]), torch.as_tensor(Y[idx]))
             arrays[f"eigvals_{n}"], arrays[f"coeffs2_{n}"] = lam, v2
             fits[str(n)] = spectrum_fits(lam, v2, windows)
-            bar.update(1, n=n)
+            bar.update(1, subset=n)
     np.savez(run_dir / "spectra.npz", **arrays)
     ex = exponents_run.fit(s, exponents_run.measure(s, K, Y))
     summary = {"alpha": ex["alpha"], "alpha_ci95": ex["alpha_ci95"], "beta": ex["beta"], "beta_ci95": ex["beta_ci95"],
