@@ -2,14 +2,14 @@
 and every option of every config group: each YAML key is consumed by a field (the strict builder
 raises otherwise) and each field has a YAML key (the sets of keys are equal).
 
-An experiment is checked once its `repro.experiments.<pkg>.settings` module exists; until then its
+Every preset is composed with each option of each config group (dataset/, features/, corpus/, ...)
+and each value of the `experiment` selector. An experiment is checked once its `repro.experiments.<pkg>.settings` module exists; until then its
 cases are skipped (not failed), so the test starts checking it the day the module lands.
 """
 from __future__ import annotations
 
 import importlib
 import importlib.util
-import itertools
 import typing
 
 import pytest
@@ -18,8 +18,9 @@ from repro.cli.registry import config_dir, group_options
 from repro.experiments.common.settings import CLI_KEYS, fields_of
 
 PACKAGES = ("word2vec", "richness", "rf_sweep")
-# Top-level keys whose every value selects different settings, composed like a group option.
-SELECTORS = {"richness": ("experiment",)}
+# A top-level Literal field of this name selects what a run does (richness, and any experiment that
+# grows one): each of its values is composed like a group option.
+SELECTOR = "experiment"
 
 
 def settings_module(package: str):
@@ -35,19 +36,42 @@ def groups(package: str) -> list[str]:
                   if p.is_dir() and p.name not in ("preset", "__pycache__") and not p.name.startswith("_"))
 
 
-def selector_values(module, key: str) -> tuple:
-    """Every value a selector key takes: the choices of its Literal field (aliases included)."""
-    tp = typing.get_type_hints(module.Settings)[key]
+def selector_values(module) -> tuple:
+    """Every value of the selector field: the choices of its Literal (aliases included); () if none."""
+    tp = typing.get_type_hints(module.Settings).get(SELECTOR)
+    if tp is None:
+        return ()
     choices = typing.get_args(tp)
-    assert typing.get_origin(tp) is typing.Literal and choices, f"{key} is not a Literal field"
+    assert typing.get_origin(tp) is typing.Literal and choices, f"{SELECTOR} is not a Literal field"
     return choices
 
 
 def combinations(package: str, module) -> list[list[str]]:
-    """Overrides for the Cartesian product of every group's options and every selector's values."""
-    axes = [[f"{g}={o}" for o in group_options(package, g)] for g in groups(package)]
-    axes += [[f"{key}={v}" for v in selector_values(module, key)] for key in SELECTORS.get(package, ())]
-    return [list(c) for c in itertools.product(*axes)]
+    """One override set per option of every group and per selector value (the rest at their
+    defaults). Groups are disjoint config nodes, so each option's keys show up on their own; the
+    full Cartesian product would only repeat them (hundreds of compositions)."""
+    cases = [[f"{g}={o}"] for g in groups(package) for o in group_options(package, g)]
+    cases += [[f"{SELECTOR}={v}"] for v in selector_values(module)]
+    return cases or [[]]
+
+
+def presets() -> list:
+    return [(package, preset) for package in PACKAGES for preset in group_options(package, "preset")]
+
+
+def cases() -> list:
+    """(package, preset, overrides) for every case; one skipped entry per experiment whose settings
+    module does not exist yet."""
+    out = []
+    for package in PACKAGES:
+        if importlib.util.find_spec(f"repro.experiments.{package}.settings") is None:
+            out.append(pytest.param(package, None, [], id=package, marks=pytest.mark.skip(
+                reason=f"repro.experiments.{package}.settings does not exist yet")))
+            continue
+        module = importlib.import_module(f"repro.experiments.{package}.settings")
+        out += [pytest.param(package, preset, c, id="-".join([package, preset, *c]))
+                for preset in group_options(package, "preset") for c in combinations(package, module)]
+    return out
 
 
 def leaf_keys(node, fields: set[str], prefix: str = "") -> set[str]:
@@ -63,30 +87,29 @@ def leaf_keys(node, fields: set[str], prefix: str = "") -> set[str]:
     return out
 
 
-@pytest.mark.parametrize("preset", ["quick", "default", "paper"])
-@pytest.mark.parametrize("package", PACKAGES)
-def test_every_yaml_key_is_a_field_and_every_field_a_yaml_key(compose, package, preset):
+@pytest.mark.parametrize("package,preset,overrides", cases())
+def test_every_yaml_key_is_a_field_and_every_field_a_yaml_key(compose, package, preset, overrides):
     from omegaconf import OmegaConf
 
     module = settings_module(package)
-    assert preset in group_options(package, "preset")
     fields = set(fields_of(module.Settings))
-    cases = combinations(package, module)
-    for overrides in cases:
-        cfg = compose(package, f"preset={preset}", *overrides)
-        module.settings(cfg)  # every YAML key consumed, every field set, types right
-        plain = OmegaConf.to_container(cfg, resolve=True)
-        keys = leaf_keys({k: v for k, v in plain.items() if k not in CLI_KEYS}, fields)
-        assert keys == fields, (f"{package} preset={preset} {' '.join(overrides)}: YAML keys without a field: "
-                                f"{sorted(keys - fields)}; fields without a YAML key: {sorted(fields - keys)}")
-    assert cases, "nothing composed"
+    cfg = compose(package, f"preset={preset}", *overrides)
+    module.settings(cfg)  # every YAML key consumed, every field set, types right
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    keys = leaf_keys({k: v for k, v in plain.items() if k not in CLI_KEYS}, fields)
+    assert keys == fields, (f"YAML keys without a field: {sorted(keys - fields)}; "
+                            f"fields without a YAML key: {sorted(fields - keys)}")
 
 
-def test_the_rf_sweep_cases_cover_every_group_option():
-    """Guards the enumeration itself: rf-sweep has 4 datasets × 2 feature maps."""
-    module = settings_module("rf_sweep")
-    cases = combinations("rf_sweep", module)
-    assert len(cases) == 8 and ["dataset=cifar10", "features=gaussian"] in cases
+def test_the_cases_cover_every_group_option_and_preset():
+    """Guards the enumeration itself, on rf-sweep's groups and richness's selector."""
+    cases = {o for c in combinations("rf_sweep", settings_module("rf_sweep")) for o in c}
+    for group in ("dataset", "features"):
+        assert {f"{group}={o}" for o in group_options("rf_sweep", group)} <= cases
+    assert {"dataset=cifar10", "dataset=gaussian", "features=relu"} <= cases
+    assert {("rf_sweep", p) for p in ("quick", "default", "paper")} <= set(presets())
+    richness = {o for c in combinations("richness", settings_module("richness")) for o in c}
+    assert {"experiment=train", "experiment=e1"} <= richness
 
 
 def test_a_stray_key_fails_both_checks(compose):

@@ -28,7 +28,7 @@ def features(x: torch.Tensor, w: torch.Tensor, kind: str) -> torch.Tensor:
         return pre.clamp_min_(0.0)
     if kind == "gaussian":
         return pre
-    raise ValueError(f"features={kind!r}; valid: {', '.join(FEATURES)}")
+    raise AssertionError(f"unknown feature map {kind!r}: validate admits only {', '.join(FEATURES)}")
 
 
 def kernel(x1: torch.Tensor, x2: torch.Tensor, kind: str, weight_var: float) -> torch.Tensor:
@@ -38,7 +38,7 @@ def kernel(x1: torch.Tensor, x2: torch.Tensor, kind: str, weight_var: float) -> 
     if kind == "gaussian":
         return weight_var * dot / d
     if kind != "relu":
-        raise ValueError(f"features={kind!r}; valid: {', '.join(FEATURES)}")
+        raise AssertionError(f"unknown feature map {kind!r}: validate admits only {', '.join(FEATURES)}")
     n1 = x1.norm(dim=1)[:, None]
     n2 = x2.norm(dim=1)[None, :]
     norms = n1 * n2

@@ -64,7 +64,7 @@ class SpectralSums:
         u = np.asarray(u, dtype=np.float64)
         lo, hi = self.bounds
         if u.size and (u.min() < lo - 1e-9 or u.max() > hi + 1e-9):
-            raise ValueError(f"u outside the table [{lo:.3f}, {hi:.3f}]: [{u.min():.3f}, {u.max():.3f}]")
+            raise AssertionError(f"u outside the table [{lo:.3f}, {hi:.3f}]: [{u.min():.3f}, {u.max():.3f}]")
         vals = np.exp(self.spline(u))
         res = {name: vals[..., i] for i, name in enumerate(NAMES)}
         res["dz"] = res["z"] * self.dspline(u)[..., 0]
