@@ -53,6 +53,9 @@ def relu_maps(cov: torch.Tensor, q1: torch.Tensor, q2: torch.Tensor, need_dot: b
     norm = torch.sqrt(q1 * q2)
     safe = torch.where(norm > 0, norm, torch.ones_like(norm))
     c = (cov / safe).clamp_(-1.0, 1.0)
+    # An image paired with itself can come out a few ulps below cos = 1 (its two norms and the cross
+    # product are rounded differently), and arccos turns 1e-16 into θ ~ 1e-8. Snap those to ±1.
+    c = torch.where(c.abs() > 1.0 - 1e-15, c.sign(), c)
     theta = torch.arccos(c)
     pi_minus = math.pi - theta
     t = (torch.sqrt((1.0 - c * c).clamp_(min=0.0)) + pi_minus * c) * (norm / (2 * math.pi))
