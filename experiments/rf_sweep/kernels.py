@@ -53,9 +53,11 @@ def relu_maps(cov: torch.Tensor, q1: torch.Tensor, q2: torch.Tensor, need_dot: b
     norm = torch.sqrt(q1 * q2)
     safe = torch.where(norm > 0, norm, torch.ones_like(norm))
     c = (cov / safe).clamp_(-1.0, 1.0)
-    # An image paired with itself can come out a few ulps below cos = 1 (its two norms and the cross
-    # product are rounded differently), and arccos turns 1e-16 into θ ~ 1e-8. Snap those to ±1.
-    c = torch.where(c.abs() > 1.0 - 1e-15, c.sign(), c)
+    # An input paired with itself comes out a few ulps off cos = 1 (its norms and the cross product are
+    # summed in different orders: ~√d·ε for a length-d dot product), and arccos turns δ into θ ≈ √(2δ),
+    # 1e-8 for δ = 1e-16. Snap |cos| > 1 − 1e-12 to ±1: distinct inputs are never that close, and the
+    # most it can move Ṫ is √(2e-12)/2π ≈ 2e-7 relative.
+    c = torch.where(c.abs() > 1.0 - 1e-12, c.sign(), c)
     theta = torch.arccos(c)
     pi_minus = math.pi - theta
     t = (torch.sqrt((1.0 - c * c).clamp_(min=0.0)) + pi_minus * c) * (norm / (2 * math.pi))
@@ -167,6 +169,7 @@ def cnn_kernel(plan: tuple[str, ...], x1: np.ndarray, x2: np.ndarray | None, ntk
     K(x1, x1) only the pairs i < j."""
     from repro.experiments.common.compile import compiled_or_eager, use_compile
 
+    compile = {"never": False, "always": True}.get(compile, compile) if isinstance(compile, str) else compile
     sym = x2 is None
     xa = torch.as_tensor(np.asarray(x1, np.float64))
     xb = xa if sym else torch.as_tensor(np.asarray(x2, np.float64))
