@@ -48,7 +48,9 @@ def mp_panel(ax, fam: dict, d: str, name: str) -> None:
     top = max(counts.max() if len(counts) else 1.0, 1.0)
     ax.annotate(f"spike λ = {m['outlier']:.3g} →\noverlap {m['overlap']:.2f}", xy=(0.98, 0.45), xycoords="axes fraction",
                 ha="right", fontsize=7, color="tab:blue")
-    ax.set(xlim=(0, hi), ylabel="count", title=f"{name}: spectrum of R_d R_dᵀ / d" if name else None)
+    ax.set(xlim=(0, hi), ylabel="count")
+    if name:
+        ax.set_title(f"{name}: spectrum of R_d R_dᵀ / d", fontsize=9)
     ax.legend(fontsize=6, loc="upper right")
 
 
@@ -59,8 +61,8 @@ def localisation_panel(ax, fam: dict, words: list[list[str]], name: str, n_label
         if k < len(words):
             ax.annotate(", ".join(words[k][:3]), xy=(k + 0.5, share), xytext=(k + 3, share), fontsize=6,
                         va="center", color="navy")
-    ax.set(xlabel="eigen-feature k", ylabel="⟨r⟩_k² / Σ ⟨r⟩²", xlim=(0, len(p)),
-           title=f"localisation of the mean task vector ({name})")
+    ax.set(xlabel="eigen-feature k", ylabel="⟨r⟩_k² / Σ ⟨r⟩²", xlim=(0, len(p)))
+    ax.set_title(f"localisation of ⟨r⟩ ({name})", fontsize=9)
 
 
 def plot_fig4(run_dir: Path, rep: dict) -> Path:
