@@ -15,7 +15,8 @@ import numpy as np
 
 from . import eigen
 
-# benchmarks/word2vec_emergence_eigs.py, top 4096 of the 10k M* on 2 loaded cores: see its README row.
+# benchmarks/word2vec_emergence_eigs.py, top 4096 of the 10k M* on 2 cores (load 8-16): torch.linalg.eigh
+# (full divide and conquer) 901 s wall / 323 s CPU vs scipy's subset MRRR 1642 s / 347 s; same pairs to 4e-14.
 DENSE_CPU = "torch"
 
 
