@@ -136,7 +136,7 @@ def plot_training(run_dir: Path, rep: dict) -> Path:
                 ax.plot(em[f"{kind}_t_over_tau1"], -0.03, marker, color=c, ms=6, clip_on=False)
     ax.set_xscale("log")
     ax.set(xlabel="t / τ₁", ylabel="family accuracy", ylim=(-0.05, 1.05),
-           title="per-family accuracy over training: measured (points), predicted acc(W_r(t)) (dotted)")
+           title="per-family accuracy: measured (points), acc(W_r(t)) (dotted)")
     ax.text(0.01, 0.97, "▼ measured, ▲ predicted emergence", transform=ax.transAxes, fontsize=7, va="top")
     ax.legend(fontsize=6, ncol=2)
     return save(fig, run_dir, "family_training")
