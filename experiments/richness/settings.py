@@ -84,7 +84,7 @@ TrainBlock = _dataclass(
                   "ntk_probe log_every ntk_every", "train: one run with the lazy-vs-rich measurements.")
 NamedPointsMLP = _dataclass(
     "NamedPointsMLP", "dataset width depth gamma0 lr epochs batch momentum n_train n_test center probe ntk_probe "
-                      "trials params", "named_points_mlp (E1): every named point, an MLP.", constants={"model": "mlp"})
+                      "trials params", "named_points_mlp (E1): every named point, an MLP.", constants={"model": "mlp", "groups": None})
 NamedPointsCNN = _dataclass(
     "NamedPointsCNN", "width gamma0 lr epochs batch momentum n_train n_test center probe ntk_probe trials params",
     "named_points_cnn (E4): every named point, Myrtle-5 on CIFAR-10.",
