@@ -302,3 +302,6 @@ def _validate_harness_and_benchmark(s: Settings) -> None:
             f"benchmark.ablation.vocab_size={a.vocab_size}")
     require_positive(a.k_neg, "benchmark.ablation.k_neg")
     require_positive(a.init_scale, "benchmark.ablation.init_scale")
+    from .benchmark import row_settings
+
+    _check_vocab_cheaply(row_settings(s), data_dir_of(s))   # an ablation row has its own V: check it now, not mid-sweep

@@ -19,7 +19,8 @@ runner = CliRunner()
 TINY = {
     "rf-sweep": TINY_RF,
     "richness": ["preset=quick"],
-    "word2vec": ["preset=quick", "vocab_size=60", "d=4", "window=2"],
+    "word2vec": ["preset=quick", "vocab_size=60", "d=4", "window=2", "benchmark.ablation.vocab_size=60",
+                 "benchmark.ablation.d=4"],
 }
 SLOW = ("richness", "word2vec")  # their quick presets take 10 s or more each on 2 shared cores
 
@@ -84,6 +85,10 @@ def test_command_runs(scratch, command):
         code, out, sweep = one(["rf-sweep", *TINY_RF, "seed=0,1"])
         assert code == 0, out
         words = [w.replace("outputs/rf_sweep/<run>", run).replace("outputs/rf_sweep/<sweep>", sweep) for w in words]
+    if "outputs/word2vec/<sweep>" in command:   # a word2vec sweep of its own (two tiny runs on the DATA corpus)
+        code, out, sweep = one(["word2vec", "--corpus", "wikitext2", "--data-dir", data, *TINY["word2vec"], "seed=0,1"])
+        assert code == 0, out
+        words = [w.replace("outputs/word2vec/<sweep>", sweep) for w in words]
     if words and words[0] in TINY and "--help" not in words:
         words += TINY[words[0]]
         if words[0] == "richness" and "--experiment" not in words:
