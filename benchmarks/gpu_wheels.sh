@@ -29,8 +29,11 @@ cp -r "$DATA/analogies" "$DATA/similarity" .gpu/data/
 "$PY" - "$DATA" <<'PYEOF'
 import sys, numpy as np
 z = np.load(f"{sys.argv[1]}/cifar10/cifar10-jpeg-q75-subset.npz")
-np.savez_compressed(".gpu/data/cifar10/cifar10-jpeg-q75-subset.npz", x_train=z["x_train"][:2000],
-                    y_train=z["y_train"][:2000], train_index=z["train_index"][:2000],
-                    x_test=z["x_test"][:1000], y_test=z["y_test"][:1000])
+# the shared copy is sorted by class: take a seeded uniform sample, not the first (one-class) images
+tr = np.sort(np.random.default_rng(0).permutation(len(z["y_train"]))[:2000])
+te = np.sort(np.random.default_rng(1).permutation(len(z["y_test"]))[:1000])
+np.savez_compressed(".gpu/data/cifar10/cifar10-jpeg-q75-subset.npz", x_train=z["x_train"][tr],
+                    y_train=z["y_train"][tr], train_index=z["train_index"][tr],
+                    x_test=z["x_test"][te], y_test=z["y_test"][te])
 PYEOF
 du -sh .gpu | sed 's/^/carried: /'
