@@ -12,14 +12,12 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 import scipy.linalg as sla
 
-from repro.cli.compose import compose_config
-from repro.experiments.word2vec import cooccurrence, corpus as corpus_mod, eigen, targets
-from repro.experiments.word2vec.settings import settings
+from _word2vec_stats import corpus_mstar
+from repro.experiments.word2vec import eigen
 
 CORPORA = ("wikitext2", "enwiki")  # configs/word2vec/corpus/ options with a local copy
 
@@ -35,12 +33,7 @@ def main() -> None:
     args = ap.parse_args()
     if not args.data_dir:
         raise SystemExit("give DATA_DIR (the shared data folder) or set REPRO_DATA_DIR")
-    ccfg = settings(compose_config("word2vec", [f"corpus={args.corpus}"])).corpus
-    c = corpus_mod.load_corpus(ccfg, args.vocab, Path(args.data_dir))
-    fp = corpus_mod.corpus_fingerprint(ccfg, args.vocab, Path(args.data_dir))
-    co = cooccurrence.cached_cooccurrence(c, fp, 16)
-    M = targets.m_star(co.joint(), c.unigram(), 1.0)
-    del co
+    M = corpus_mstar(args.data_dir, args.corpus, args.vocab)
     print(f"M*: {M.shape[0]} x {M.shape[0]} from {args.corpus}")
 
     t = time.perf_counter()

@@ -19,16 +19,14 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 import scipy.linalg as sla
 import torch
 
-from repro.cli.compose import compose_config
-from repro.experiments.word2vec import cooccurrence, corpus as corpus_mod, eigen, targets
+from _word2vec_stats import corpus_mstar
+from repro.experiments.word2vec import eigen
 from repro.experiments.word2vec.emergence_eigs import resolve_eigen_method
-from repro.experiments.word2vec.settings import settings
 
 
 def gemm_rate(n: int = 2000, reps: int = 3) -> float:
@@ -54,12 +52,7 @@ def main() -> None:
     if not args.data_dir:
         raise SystemExit("give DATA_DIR (the shared data folder) or set REPRO_DATA_DIR")
     torch.set_num_threads(args.threads)
-    ccfg = settings(compose_config("word2vec", [f"corpus={args.corpus}"])).corpus
-    c = corpus_mod.load_corpus(ccfg, args.vocab, Path(args.data_dir))
-    fp = corpus_mod.corpus_fingerprint(ccfg, args.vocab, Path(args.data_dir))
-    co = cooccurrence.cached_cooccurrence(c, fp, 16)
-    M = targets.m_star(co.joint(), c.unigram(), 1.0)
-    del co
+    M = corpus_mstar(args.data_dir, args.corpus, args.vocab)
     V, d = M.shape[0], min(args.d, M.shape[0])
     method = resolve_eigen_method("auto", V, d, torch.device("cpu"))
     print(f"M*: {V} x {V} from {args.corpus}; top {d} eigenpairs; {args.threads} threads; ours = {method}", flush=True)
