@@ -192,11 +192,16 @@ def test_killed_sweep_resumes_only_the_missing_runs(tmp_path, tiny_rf):
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
                             start_new_session=True)
     deadline = time.time() + 120
-    while time.time() < deadline and not list(tmp_path.rglob("summary.json")):
+    def done_runs():
+        return [p for p in tmp_path.rglob("run.json") if '"status": "done"' in p.read_text()]
+    while time.time() < deadline and not done_runs():
         time.sleep(0.1)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    finished = {p.parent.name: json.loads((p.parent / "run.json").read_text())["start"] for p in tmp_path.rglob("summary.json")}
+    # finished = marked done; a kill can land between a run's summary.json and its run.json "done",
+    # and such a run is (rightly) redone
+    runs = {p.parent.name: json.loads((p.parent / "run.json").read_text()) for p in tmp_path.rglob("summary.json")}
+    finished = {name: info["start"] for name, info in runs.items() if info["status"] == "done"}
     assert 1 <= len(finished) < 4
     out = subprocess.run(args, capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
