@@ -17,6 +17,7 @@ import numpy as np
 
 from repro.experiments.common.cache import cached
 from repro.experiments.common.log import logger
+from repro.experiments.common.progress import Progress
 
 log = logger("word2vec")
 
@@ -77,6 +78,22 @@ def count_cooccurrences(ids: np.ndarray, starts: np.ndarray, V: int, window: int
     return Cooccurrence(symmetrize_(acc.reshape(V, V)), float(n_pairs), int(window))
 
 
+def count_parts(parts, V: int, window: int, n_parts: int) -> Cooccurrence:
+    """The table of a corpus given as parts of whole articles (shards): the sum of each part's table,
+    exact because no window crosses an article. One part is just count_cooccurrences."""
+    total = None
+    with Progress(n_parts, "co-occurrences", unit="part") as bar:
+        for ids, starts in parts:
+            c = count_cooccurrences(ids, starts, V, window)
+            if total is None:
+                total = c
+            else:
+                total.weighted += c.weighted
+                total.n_pairs += c.n_pairs
+            bar.update(1, tokens=len(ids))
+    return total if total is not None else Cooccurrence(np.zeros((V, V)), 0.0, int(window))
+
+
 def boundary_pairs(ids: np.ndarray, starts: np.ndarray, V: int, window: int):
     """Keys a·V+b and weights (L+1−j) of the forward pairs (p, p+j), j <= L, that cross an article
     boundary; only positions within L of a boundary are looked at."""
@@ -110,8 +127,9 @@ def cached_cooccurrence(corpus, fingerprint: str, window: int, use_cache: bool =
     miss, so a first run and a cached one give the same numbers: float32 keeps counts below 2^24
     exact and the rest to 6e-8 relative error."""
     def compute() -> dict:
-        log(f"counting co-occurrences: {len(corpus.ids):,} tokens, V={corpus.V}, window={window} ...")
-        cooc = count_cooccurrences(corpus.ids, corpus.starts, corpus.V, window)
+        log(f"counting co-occurrences: {corpus.n_tokens:,} tokens in {len(corpus.parts)} part(s), V={corpus.V}, "
+            f"window={window} ...")
+        cooc = count_parts(corpus.iter_parts(), corpus.V, window, len(corpus.parts))
         return dict(weighted=cooc.weighted.astype(np.float32), n_pairs=np.float64(cooc.n_pairs))
 
     z = cached("word2vec_cooc", dict(kind="cooc", corpus=fingerprint, window=int(window), version=2), compute,

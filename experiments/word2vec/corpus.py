@@ -8,6 +8,8 @@ A corpus is a list of articles. Named corpora:
   wikitext  WikiText-103 raw (local `wikitext-103-raw/wiki.train.raw` under data_dir, or the hub)
   wikitext2 WikiText-2 raw   (local `wikitext-2-raw/wiki.train.raw`, or the hub)
   enwiki    the 65M-word Wikipedia sample (`enwiki-2015/enwiki-2015.jsonl.xz`, JSON lines with "text")
+  wikipedia the paper's corpus, hub `wikimedia/wikipedia` 20231101.en streamed, or its parquet
+            shards in a local folder; read shard by shard (shards.py), articles >= 500 tokens
   file      any local .txt / .raw / .jsonl file, plain or .gz / .xz / .bz2
 WikiText articles start at a top-level heading line " = Title = " (sub-headings are " = = x = = ").
 
@@ -24,7 +26,9 @@ import lzma
 import os
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -34,9 +38,11 @@ from repro.experiments.common.errors import ConfigError, require
 from repro.experiments.common.hub import hub_reachable
 from repro.experiments.common.log import logger
 
+from . import shards
+from .tokens import build_vocab, strip_oov, tokenize_articles
+
 log = logger("word2vec")
 CACHE_VERSION = 3
-TOKEN_RE = re.compile(r"[a-z]+")
 # A WikiText top-level title line: " = Title = " with no "=" inside (sub-headings are " = = x = = ").
 WIKITEXT_TITLE_RE = re.compile(r"^ = [^=\n].*[^=\n] = $|^ = [^=\n] = $", re.M)
 OPENERS = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}
@@ -45,15 +51,27 @@ TEXT_SUFFIXES = (".txt", ".raw", ".jsonl", ".json", ".tokens", ".text")
 
 @dataclass
 class Corpus:
-    """A preprocessed corpus: in-vocabulary token ids, article starts, vocabulary and counts."""
+    """A preprocessed corpus: vocabulary, counts, and its in-vocabulary token ids as parts.
 
-    ids: np.ndarray          # (n,) int32 token ids in [0, V), OOV tokens deleted
-    starts: np.ndarray       # (n_articles + 1,) int64 article start offsets into ids; last = n
+    A part is (ids, starts) of whole articles: ids (n,) int32 in [0, V) with OOV tokens deleted,
+    starts (n_articles + 1,) int64 offsets into ids (last = n). A file corpus is one part in memory;
+    corpus=wikipedia has one part per shard, loaded on demand (shards.py), so consumers that can go
+    part by part (co-occurrence counting) never hold the whole stream.
+    """
+
     words: list[str]         # vocabulary, most frequent first
     counts: np.ndarray       # (V,) int64 unigram counts of the in-vocabulary words
     n_raw_tokens: int        # tokens before OOV deletion (after the article filter)
     n_distinct: int          # distinct words in the whole corpus
     source: str              # what was read (path or hub id)
+    parts: list[Callable[[], tuple[np.ndarray, np.ndarray]]]
+    n_tokens: int            # in-vocabulary tokens over all parts
+    n_articles: int
+    filter_stats: dict | None = None   # articles/tokens seen and kept by the min_article_tokens filter
+
+    @classmethod
+    def in_memory(cls, ids: np.ndarray, starts: np.ndarray, **fields) -> "Corpus":
+        return cls(parts=[lambda: (ids, starts)], n_tokens=len(ids), n_articles=len(starts) - 1, **fields)
 
     @property
     def V(self) -> int:
@@ -62,6 +80,31 @@ class Corpus:
     def unigram(self) -> np.ndarray:
         """P_i: the in-vocabulary unigram frequency (float64, sums to 1)."""
         return self.counts / self.counts.sum()
+
+    def iter_parts(self):
+        for load in self.parts:
+            yield load()
+
+    @cached_property
+    def stream(self) -> tuple[np.ndarray, np.ndarray]:
+        """The whole stream (ids, starts), for consumers that sample anywhere in it (SGNS). A
+        sharded corpus is concatenated here: 4 bytes per token in memory."""
+        if len(self.parts) == 1:
+            return self.parts[0]()
+        ids, starts, offset = [], [np.zeros(1, np.int64)], 0
+        for part_ids, part_starts in self.iter_parts():
+            ids.append(part_ids)
+            starts.append(np.asarray(part_starts[1:], np.int64) + offset)
+            offset += len(part_ids)
+        return np.concatenate(ids), np.concatenate(starts)
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self.stream[0]
+
+    @property
+    def starts(self) -> np.ndarray:
+        return self.stream[1]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -77,6 +120,9 @@ def local_candidates(ccfg, data_dir: Path | None) -> list[Path]:
 
 
 def find_local(ccfg, data_dir: Path | None) -> Path | None:
+    """The local file of a file corpus (a streaming corpus's local shards: shards.find_folder)."""
+    if ccfg.streaming:
+        return None
     for p in local_candidates(ccfg, data_dir):
         if p.is_file():
             return p
@@ -97,13 +143,15 @@ def hub_cached(ccfg) -> bool:
     return bool(name) and root.is_dir() and any(root.glob(f"{name}*/{ccfg.hub_config or ''}*"))
 
 
-NAMED = ("wikitext", "wikitext2", "enwiki")
+NAMED = ("wikitext", "wikitext2", "enwiki", "wikipedia")
 FILE_KINDS = ".txt/.jsonl file (plain, .gz, .xz or .bz2)"
 
 
 def check_source(ccfg, data_dir: Path | None) -> None:
     """One-line ConfigError unless the corpus can be read: missing, empty or binary file, or (named
     corpora without a local copy) no reachable hub. Reads at most a few KB."""
+    if ccfg.streaming:
+        return shards.check_source(ccfg, data_dir)
     path = ccfg.path
     require(ccfg.name != "file" or bool(path),
             f"corpus.path={path!r} is invalid: corpus=file needs a file; valid: corpus.path=FILE, a {FILE_KINDS}")
@@ -202,75 +250,13 @@ def iter_articles_hub(ccfg):
 
 
 # ----------------------------------------------------------------------------------------------
-# Tokenising and the vocabulary
-
-class _Interner:
-    """Maps words to ids in first-seen order. Per chunk, only the *new* distinct words go through
-    Python; the per-token lookup is `map(dict.__getitem__)` (a C loop) straight into numpy."""
-
-    def __init__(self):
-        self.index: dict[str, int] = {}
-
-    def encode(self, tokens: list[str]) -> np.ndarray:
-        index = self.index
-        for w in set(tokens).difference(index):
-            index[w] = len(index)
-        return np.fromiter(map(index.__getitem__, tokens), dtype=np.int32, count=len(tokens))
-
-
-def tokenize_articles(articles, min_tokens: int = 0, chunk_chars: int = 8_000_000):
-    """All-word ids (first-seen order), article starts, the interner. Articles shorter than
-    min_tokens raw tokens are dropped (the authors keep articles with >= 500 tokens)."""
-    interner = _Interner()
-    pieces, lengths = [], []
-    buf, buf_chars = [], 0
-
-    def flush():
-        nonlocal buf, buf_chars
-        # one regex call over many articles; a NUL separator keeps per-article counts recoverable
-        text = "\0".join(buf).lower()
-        toks_per_article = [TOKEN_RE.findall(t) for t in text.split("\0")]
-        for toks in toks_per_article:
-            if len(toks) >= max(min_tokens, 1):
-                pieces.append(interner.encode(toks))
-                lengths.append(len(toks))
-        buf, buf_chars = [], 0
-
-    for art in articles:
-        buf.append(art.replace("\0", " "))
-        buf_chars += len(art)
-        if buf_chars >= chunk_chars:
-            flush()
-    if buf:
-        flush()
-    ids = np.concatenate(pieces) if pieces else np.zeros(0, np.int32)
-    starts = np.zeros(len(lengths) + 1, np.int64)
-    np.cumsum(lengths, out=starts[1:])
-    return ids, starts, interner
-
-
-def build_vocab(all_ids: np.ndarray, words_by_id: list[str], V: int):
-    """Top-V words by count (ties broken alphabetically, so the vocabulary is deterministic)."""
-    counts = np.bincount(all_ids, minlength=len(words_by_id))
-    order = sorted(range(len(words_by_id)), key=lambda i: (-counts[i], words_by_id[i]))[:V]
-    lookup = np.full(len(words_by_id), -1, np.int32)
-    lookup[np.asarray(order, dtype=np.int64)] = np.arange(len(order), dtype=np.int32)
-    return [words_by_id[i] for i in order], counts[order].astype(np.int64), lookup
-
-
-def strip_oov(all_ids: np.ndarray, starts: np.ndarray, lookup: np.ndarray):
-    """Map to vocabulary ids and delete OOV tokens; article starts move to the stripped stream."""
-    mapped = lookup[all_ids]
-    keep = mapped >= 0
-    kept_before = np.concatenate([[0], np.cumsum(keep, dtype=np.int64)])
-    return mapped[keep], kept_before[starts]
-
-
-# ----------------------------------------------------------------------------------------------
 # The public entry: load (cached)
 
 def source_of(ccfg, data_dir: Path | None) -> tuple[str, Path | None, dict]:
     """(label, local path or None, what the cache key depends on)."""
+    if ccfg.streaming:
+        label, key = shards.source_key(ccfg, data_dir)
+        return label, None, key
     local = find_local(ccfg, data_dir)
     if local is not None:
         st = local.stat()
@@ -285,7 +271,10 @@ def preprocessing_key(ccfg) -> dict:
 
 
 def load_corpus(ccfg, V: int, data_dir: Path | None, use_cache: bool = True) -> Corpus:
-    """The preprocessed corpus for settings.Corpus `ccfg`, from the checked on-disk cache when there."""
+    """The preprocessed corpus for settings.Corpus `ccfg`, from the checked on-disk cache when there.
+    Streaming corpora (corpus=wikipedia) go shard by shard (shards.py); they always use the cache."""
+    if ccfg.streaming:
+        return shards.load_sharded(ccfg, V, data_dir, lambda src_key: token_key(src_key, ccfg, V))
     label, local, src_key = source_of(ccfg, data_dir)
 
     def compute() -> dict:
@@ -305,8 +294,8 @@ def load_corpus(ccfg, V: int, data_dir: Path | None, use_cache: bool = True) -> 
                     n_raw_tokens=np.int64(len(all_ids)), n_distinct=np.int64(len(words_by_id)))
 
     z = cached("word2vec_tokens", token_key(src_key, ccfg, V), compute, enabled=use_cache)
-    return Corpus(z["ids"], z["starts"], [str(w) for w in z["words"]], z["counts"],
-                  int(z["n_raw_tokens"]), int(z["n_distinct"]), label)
+    return Corpus.in_memory(z["ids"], z["starts"], words=[str(w) for w in z["words"]], counts=z["counts"],
+                            n_raw_tokens=int(z["n_raw_tokens"]), n_distinct=int(z["n_distinct"]), source=label)
 
 
 def token_key(src_key: dict, ccfg, V: int) -> dict:

@@ -106,6 +106,8 @@ def validate(cfg: DictConfig) -> None:
         require(sgns_native.load() is not None, f"train.kernel=native is invalid here: the C kernel could not be "
                 f"built ({sgns_native.last_error}); valid: torch, auto")
     data_dir = data_dir_of(s)
+    require(s.cache or not s.corpus.streaming, f"cache={s.cache} is invalid for corpus={s.corpus.name}: its token-id "
+            f"shards live in the cache (that is what makes it resumable); valid: cache=true")
     corpus_mod.check_source(s.corpus, data_dir)
     _check_vocab_cheaply(s, data_dir)
     _validate_harness_and_benchmark(s)
@@ -145,8 +147,8 @@ def run_train(s: Settings, run_dir: Path) -> dict:
     t = time.perf_counter()
     corpus = corpus_mod.load_corpus(s.corpus, V, data_dir, use_cache=s.cache)
     timings["corpus_s"] = time.perf_counter() - t
-    log(f"corpus {corpus.source}: {len(corpus.ids):,} in-vocabulary tokens of {corpus.n_raw_tokens:,}, "
-        f"{len(corpus.starts) - 1:,} articles, {corpus.n_distinct:,} distinct words")
+    log(f"corpus {corpus.source}: {corpus.n_tokens:,} in-vocabulary tokens of {corpus.n_raw_tokens:,}, "
+        f"{corpus.n_articles:,} articles, {corpus.n_distinct:,} distinct words")
     fp = corpus_mod.corpus_fingerprint(s.corpus, V, data_dir)
     t = time.perf_counter()
     cooc = cooccurrence.cached_cooccurrence(corpus, fp, s.window, use_cache=s.cache)
@@ -190,7 +192,7 @@ def run_train(s: Settings, run_dir: Path) -> dict:
             f"dtype={r.dtype}" + (f", kernel={r.kernel} x {r.workers}" if method == "sgns" else ""))
         summary.update(train_lr=r.lr, resolved=as_dict(r))
         dyn = None if method == "sgns" else theory.Dynamics(w, r.init_scale, d, s.eval.theory_rule, k_neg, frob_sq)
-        logger_cb = TrainingLogger(writer, dyn, google, rank_acc, method, s.eval, len(corpus.ids) * s.train.epochs,
+        logger_cb = TrainingLogger(writer, dyn, google, rank_acc, method, s.eval, corpus.n_tokens * s.train.epochs,
                                    sims=sims, vocab=vocab, checkpoint_dir=run_dir / "checkpoints")
         t = time.perf_counter()
         W = train_model(Pij, Pi, corpus, s, r, device, logger_cb)
@@ -220,9 +222,9 @@ def run_train(s: Settings, run_dir: Path) -> dict:
     from . import plots
 
     summary.update(flat_results(results))
-    summary.update(corpus=corpus.source, tokens=int(len(corpus.ids)), raw_tokens=corpus.n_raw_tokens,
-                   articles=int(len(corpus.starts) - 1), distinct_words=corpus.n_distinct,
-                   vocab_coverage=float(len(corpus.ids) / max(corpus.n_raw_tokens, 1)), method=method,
+    summary.update(corpus=corpus.source, tokens=corpus.n_tokens, raw_tokens=corpus.n_raw_tokens,
+                   articles=corpus.n_articles, distinct_words=corpus.n_distinct, corpus_filter=corpus.filter_stats,
+                   vocab_coverage=float(corpus.n_tokens / max(corpus.n_raw_tokens, 1)), method=method,
                    eigvals_top5=w[:5], eigvals_positive=int((w > 0).sum()), mstar_frob_sq=frob_sq,
                    **{k: round(x, 3) for k, x in timings.items()})
     summary["seconds"] = round(time.perf_counter() - t_start, 2)

@@ -19,7 +19,7 @@ from .models import REWEIGHTINGS
 TRAINERS = ("qwem_sgd", "qwem_gd", "sgns", "harness_gd", "harness_sgd")   # harness_*: the paper's word2vec (harness_sgns)
 METHODS = TRAINERS + ("none",)
 BASELINES = ("closed_form", "ppmi", "pmi")
-CORPORA = ("wikitext", "wikitext2", "enwiki", "file")
+CORPORA = ("wikitext", "wikitext2", "enwiki", "wikipedia", "file")
 ARTICLE_SPLITS = ("auto", "wikitext", "blank", "lines", "none")
 EIGEN_METHODS = ("auto", "exact", "torch", "krylov")
 INITS = ("small", "w2v")
@@ -42,6 +42,7 @@ class Corpus:
     article_split: Literal[ARTICLE_SPLITS]
     text_field: str
     min_article_tokens: int
+    streaming: bool                # read shard by shard into cached token-id shards (corpus=wikipedia)
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ def word_corpus(path: Path, n_words: int = 120, articles: int = 60, length: int 
 
 
 def data_folder(root: Path, n_train: int = 1200, n_test: int = 1000, seed: int = 0) -> Path:
-    """mnist/, cifar10/ (npz, real image shapes, random pixels), wikitext-2-raw/, enwiki-2015/ (jsonl.xz)
-    and analogies/: the layout of the README's DATA folder, at toy sizes."""
+    """mnist/, cifar10/ (npz, real image shapes, random pixels), wikitext-2-raw/, enwiki-2015/ (jsonl.xz),
+    wikipedia/ (parquet shards) and analogies/: the layout of the README's DATA folder, at toy sizes."""
     rng = np.random.default_rng(seed)
     for name, shape in (("mnist", (28, 28)), ("cifar10", (32, 32, 3))):
         (root / name).mkdir(parents=True, exist_ok=True)
@@ -36,10 +36,25 @@ def data_folder(root: Path, n_train: int = 1200, n_test: int = 1000, seed: int =
     (root / "enwiki-2015").mkdir(exist_ok=True)
     with lzma.open(root / "enwiki-2015" / "enwiki-2015.jsonl.xz", "wt") as f:
         f.writelines(json.dumps({"text": article}) + "\n" for article in text.split("\n\n"))
+    wikipedia_shards(root / "wikipedia" / "20231101.en", text.split("\n\n"))
     (root / "analogies").mkdir(exist_ok=True)
     (root / "analogies" / "questions-words.txt").write_text(": s1\nwaa wab wac wad\nwae waf wag wah\n")
     emergence_analogies(root / "analogies")
     return root
+
+
+def wikipedia_shards(folder: Path, articles: list[str], n_shards: int = 2) -> None:
+    """The hub's wikimedia/wikipedia layout (train-0000k-of-0000n.parquet, id/url/title/text), with the
+    articles joined seven at a time so that each passes corpus=wikipedia's >= 500-token filter."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    long = [" ".join(articles[i:i + 7]) for i in range(0, len(articles), 7)]
+    folder.mkdir(parents=True, exist_ok=True)
+    for k, idx in enumerate(np.array_split(np.arange(len(long)), n_shards)):
+        table = pa.table({"id": [str(i) for i in idx], "url": [""] * len(idx), "title": [f"a{i}" for i in idx],
+                          "text": [long[i] for i in idx]})
+        pq.write_table(table, folder / f"train-{k:05d}-of-{n_shards:05d}.parquet")
 
 
 # The sections and categories `--experiment emergence`'s default families read (configs/word2vec/config.yaml,

@@ -155,7 +155,8 @@ def truncate_only_entry(folder):
 def test_truncated_cooccurrence_cache_is_detected_and_recomputed(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("REPRO_CACHE_DIR", str(tmp_path / "cache"))
     ids, starts = random_corpus(np.random.default_rng(7))
-    corpus = C.Corpus(ids, starts, [f"w{i}" for i in range(12)], np.bincount(ids, minlength=12), len(ids), 12, "test")
+    corpus = C.Corpus.in_memory(ids, starts, words=[f"w{i}" for i in range(12)], counts=np.bincount(ids, minlength=12),
+                                n_raw_tokens=len(ids), n_distinct=12, source="test")
     first = K.cached_cooccurrence(corpus, "fp", 3)
     truncate_only_entry(tmp_path / "cache" / "word2vec_cooc")
     capsys.readouterr()
