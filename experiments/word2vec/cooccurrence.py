@@ -34,21 +34,45 @@ class Cooccurrence:
 
 
 def count_cooccurrences(ids: np.ndarray, starts: np.ndarray, V: int, window: int,
-                         chunk_keys: int = 64_000_000, progress=None) -> Cooccurrence:
-    """C̃ (float64, symmetric) and Σ C for a token stream split into articles.
+                         chunk_keys: int = 64_000_000) -> Cooccurrence:
+    """C̃ (float64, symmetric) and Σ C for a token stream split into articles."""
+    return count_parts([(ids, starts)], V, window, None, chunk_keys)
 
-    Pairs are first counted over the whole stream as if it were one article: positions go in
-    chunks, and each chunk's keys a·V+b for all L offsets are written into one preallocated buffer
-    and summed by ONE weighted np.bincount (the V²-sized output is allocated once per chunk, not per
-    offset; no per-offset masks). The few pairs that straddle an article boundary (< L² per
-    boundary) are then subtracted exactly.
+
+def count_parts(parts, V: int, window: int, n_parts: int | None, chunk_keys: int = 64_000_000) -> Cooccurrence:
+    """The table of a corpus given as parts of whole articles (shards). Every part's forward pairs go
+    into one flat accumulator and the transpose is added once at the end, so n parts cost what one
+    stream of the same length costs; exact, because no window crosses an article. n_parts: the
+    number of parts for the progress line (None: no progress line)."""
+    acc = np.zeros(V * V)
+    n_pairs = 0
+    bar = Progress(n_parts, "co-occurrences", unit="part") if n_parts else None
+    for ids, starts in parts:
+        n_pairs += add_forward_pairs(acc, np.asarray(ids), starts, V, window, chunk_keys)
+        if bar is not None:
+            bar.update(1, tokens=len(ids))
+    if bar is not None:
+        bar.close()
+    return Cooccurrence(symmetrize_(acc.reshape(V, V)), float(n_pairs), int(window))
+
+
+def add_forward_pairs(acc: np.ndarray, ids: np.ndarray, starts: np.ndarray, V: int, window: int,
+                      chunk_keys: int) -> int:
+    """acc[a·V+b] += (L+1−j) for every forward pair (p, p+j), j <= L, inside an article; returns Σ C
+    (those pairs counted both ways, as C is symmetric).
+
+    Pairs are first counted over the part as if it were one article: positions go in chunks, and
+    each chunk's keys a·V+b for all L offsets are written into one preallocated buffer and summed
+    by ONE weighted np.bincount (the V²-sized output is allocated once per chunk, not per offset; no
+    per-offset masks). The few pairs that straddle an article boundary (< L² per boundary) are then
+    subtracted exactly.
     """
-    ids = np.asarray(ids)
     n = len(ids)
+    if n < 2:
+        return 0
     step = max(chunk_keys // max(window, 1), 1)
-    acc = None
-    keys = np.empty(step * window, np.int64)
-    for s in range(0, max(n - 1, 0), step):
+    keys = np.empty(min(step, n) * window, np.int64)
+    for s in range(0, n - 1, step):
         e = min(s + step, n - 1)               # centre positions p in [s, e)
         centre = ids[s:e].astype(np.int64) * V
         o = 0
@@ -60,38 +84,11 @@ def count_cooccurrences(ids: np.ndarray, starts: np.ndarray, V: int, window: int
             np.add(centre[:m], ids[s + j: s + j + m], out=keys[o:o + m])
             o += m
             lens.append(m)
-        if not lens:
-            continue
         w = np.repeat(np.arange(window, window - len(lens), -1, dtype=np.float64), lens)
-        counts = np.bincount(keys[:o], weights=w, minlength=V * V)
-        if acc is None:
-            acc = counts
-        else:
-            acc += counts
-        if progress is not None:
-            progress(e)
-    if acc is None:
-        return Cooccurrence(np.zeros((V, V)), 0.0, int(window))
+        acc += np.bincount(keys[:o], weights=w, minlength=V * V)
     cross_keys, cross_w = boundary_pairs(ids, starts, V, window)
     np.subtract.at(acc, cross_keys, cross_w)
-    n_pairs = 2 * (sum(max(n - j, 0) for j in range(1, window + 1)) - len(cross_keys))
-    return Cooccurrence(symmetrize_(acc.reshape(V, V)), float(n_pairs), int(window))
-
-
-def count_parts(parts, V: int, window: int, n_parts: int) -> Cooccurrence:
-    """The table of a corpus given as parts of whole articles (shards): the sum of each part's table,
-    exact because no window crosses an article. One part is just count_cooccurrences."""
-    total = None
-    with Progress(n_parts, "co-occurrences", unit="part") as bar:
-        for ids, starts in parts:
-            c = count_cooccurrences(ids, starts, V, window)
-            if total is None:
-                total = c
-            else:
-                total.weighted += c.weighted
-                total.n_pairs += c.n_pairs
-            bar.update(1, tokens=len(ids))
-    return total if total is not None else Cooccurrence(np.zeros((V, V)), 0.0, int(window))
+    return 2 * (sum(max(n - j, 0) for j in range(1, window + 1)) - len(cross_keys))
 
 
 def boundary_pairs(ids: np.ndarray, starts: np.ndarray, V: int, window: int):

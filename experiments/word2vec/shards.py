@@ -18,8 +18,8 @@ The corpus is then a list of parts (corpus.Corpus.parts); co-occurrences are cou
 into one table (cooccurrence.cached_cooccurrence). Shards hold whole articles and windows never
 cross an article, so that sum is exactly the table of the concatenated stream.
 
-Disk: pass 1 keeps 4 bytes per raw token, pass 2 4 bytes per kept token (~17 GB for §5.1's
-4.34B raw / 2B kept tokens at V = 10k), in $REPRO_CACHE_DIR. Pass 1 does not depend on V.
+Disk: pass 1 keeps 4 bytes per token of the kept articles, pass 2 4 bytes per in-vocabulary token
+(~15 GB for §5.1's 2.00B kept tokens at V = 10k), in $REPRO_CACHE_DIR. Pass 1 does not depend on V.
 """
 from __future__ import annotations
 

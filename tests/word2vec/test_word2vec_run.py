@@ -117,3 +117,52 @@ def test_baselines_only_run_trains_nothing(tmp_path, compose, run_dir):
     s = json.loads((run_dir / "summary.json").read_text())
     assert set(s["benchmarks"]) == {"closed_form", "pmi"} and "resolved" not in s
     assert not (run_dir / "embeddings" / "trained.npy").exists() and (run_dir / "embeddings" / "pmi.npy").exists()
+
+
+def ranks(x):
+    """Average ranks (ties share their mean rank): Spearman's ρ is the Pearson correlation of these."""
+    order = np.argsort(x, kind="stable")
+    r = np.empty(len(x))
+    r[order] = np.arange(len(x), dtype=float)
+    for v in np.unique(x):
+        tie = x == v
+        r[tie] = r[tie].mean()
+    return r
+
+
+def test_similarity_is_logged_over_training_with_the_right_values(tmp_path, compose, run_dir):
+    """sim_<set> in metrics.jsonl is Spearman's ρ of the embedding at that step: recomputed here
+    from the checkpointed W with our own ranks, at step 0, mid-training and at the end (= the
+    trained embedding's score in the summary), and it moves as the model learns."""
+    words = topic_corpus(tmp_path / "c.txt")
+    rng = np.random.default_rng(3)
+    (tmp_path / "similarity").mkdir()
+    pairs = [(words[a], words[b], float(rng.integers(0, 100)) / 10) for a, b in rng.integers(0, 100, (60, 2)) if a != b]
+    (tmp_path / "similarity" / "wordsim353.tsv").write_text("".join(f"{a}\t{b}\t{s}\n" for a, b, s in pairs))
+    cfg = compose("word2vec", *base_overrides(tmp_path / "c.txt", tmp_path), "train.method=qwem_gd", "train.steps=400",
+                  "train.dt_per_step=null", "train.lr=15", "train.log_every=20", "eval.analogy_every=2",
+                  "eval.checkpoints=6")
+    OmegaConf.save(cfg, run_dir / "config.yaml")
+    assert execute("word2vec", run_dir) == "done", json.loads((run_dir / "run.json").read_text()).get("traceback")
+    s = json.loads((run_dir / "summary.json").read_text())
+    rows = {r["step"]: r for r in map(json.loads, (run_dir / "metrics.jsonl").read_text().splitlines())}
+    vocab = {w: i for i, w in enumerate((run_dir / "embeddings" / "vocab.txt").read_text().split())}
+    kept = [(vocab[a], vocab[b], x) for a, b, x in pairs if a in vocab and b in vocab]
+    i, j, human = (np.array(c) for c in zip(*kept))
+
+    def rho(W):
+        Wn = W / np.linalg.norm(W, axis=1, keepdims=True)
+        return float(np.corrcoef(ranks(np.sum(Wn[i] * Wn[j], axis=1)), ranks(human))[0, 1])
+
+    checked = []
+    for f in sorted((run_dir / "checkpoints").glob("W_*.npy")):
+        step = int(f.stem[2:])
+        if "sim_wordsim353" in rows.get(step, {}):
+            assert abs(rows[step]["sim_wordsim353"] - rho(np.load(f).astype(np.float64))) < 1e-4, step
+            checked.append(step)
+    assert checked[0] == 0 and len(checked) >= 3, checked
+    logged = [r["sim_wordsim353"] for r in rows.values() if "sim_wordsim353" in r]
+    assert len(logged) >= 5 and np.ptp(logged) > 0.05          # scored over training, and it changes
+    last = max(k for k, r in rows.items() if "sim_wordsim353" in r)
+    assert last == max(rows) and abs(rows[last]["sim_wordsim353"] - s["wordsim353_trained"]) < 1e-9
+    assert abs(s["wordsim353_trained"] - rho(np.load(run_dir / "embeddings" / "trained.npy").astype(np.float64))) < 1e-4
