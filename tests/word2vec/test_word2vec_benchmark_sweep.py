@@ -61,6 +61,12 @@ def test_benchmark_sweep_isolates_a_failing_row_and_resumes(tmp_path, monkeypatc
     w2v = next(sweep.glob("benchmark.row=word2vec-*"))
     summary = json.loads((w2v / "summary.json").read_text())
     assert summary["resolved"]["method"] == "harness_gd" and "switch_on_over_tau" in summary
+    # the table carries the trained rows' switch-on measurement, with what each row trained
+    assert set(tab["switch_on"]) == {"word2vec", "qwem"}
+    assert tab["switch_on"]["word2vec"]["over_tau"] == summary["switch_on_over_tau"]
+    assert (tab["switch_on"]["word2vec"]["loss"], tab["switch_on"]["word2vec"]["reweight"]) == ("sgns", "sgns")
+    assert (tab["switch_on"]["qwem"]["loss"], tab["switch_on"]["qwem"]["reweight"]) == ("quartic", "omniscient")
+    assert "| word2vec | sgns | sgns |" in (sweep / benchmark.TABLE_MD).read_text()
     rows = [json.loads(line) for line in (w2v / "metrics.jsonl").read_text().splitlines()]
     assert "sim_wordsim353" in rows[0] or "sim_men" in rows[0] or "sim_simlex999" in rows[0]
     assert len(list((w2v / "checkpoints").glob("W_*.npy"))) >= 3
