@@ -40,3 +40,19 @@ def test_table_has_paper_numbers_ratios_and_the_svd_ordering():
     tab = benchmark.table(rows)
     assert tab["missing"] == ["svd_pmi"] and tab["svd_order_mstar_ppmi_pmi"] is None
     assert "rows not finished: svd_pmi" in benchmark.markdown(tab)
+
+
+@pytest.mark.parametrize("preset,small", [("quick", 1e-8), ("default", 1e-12), ("paper", 1e-12)])
+def test_rows_start_where_their_name_says(compose, preset, small):
+    """Small-init rows start small in every preset (the default preset's init_scale 0.1 is its
+    word2vec-like init); the *_w2v_init rows start at init_scales.w2v; ablation rows at theirs."""
+    from repro.experiments.word2vec.settings import settings
+
+    def row(name):
+        r = benchmark.row_settings(settings(compose("word2vec", f"preset={preset}", "experiment=benchmark",
+                                                    f"benchmark.row={name}")))
+        return r.train.init, r.train.init_scale
+
+    assert row("qwem") == row("word2vec") == ("small", small)
+    assert row("qwem_w2v_init") == row("word2vec_w2v_init") == ("w2v", 0.1)
+    assert row("ablation_sgns") == ("small", 1e-3)
