@@ -49,10 +49,12 @@ def row_settings(s):
     """The experiment=train settings of row s.benchmark.row (what each row is, in one place)."""
     b, t = s.benchmark, s.train
     row = b.row
-    # Small-init rows (Fig. 1, Fig. 2's right column, the table) start at init_scales.small; a preset's
-    # train.init_scale counts for them only when that preset's train.init is small (the default
-    # preset's init_scale 0.1 is its word2vec-like init, which the *_w2v_init rows already are).
-    small = t.init_scale if t.init == "small" and t.init_scale is not None else t.init_scales.small
+    # Small-init rows (Fig. 1, Fig. 2's right column, the table) start at benchmark.small_init_scale,
+    # never at train.init_scale: the default preset's 0.1 is its word2vec-like init, which the
+    # *_w2v_init rows already are.
+    small = b.small_init_scale if b.small_init_scale is not None else t.init_scales.small
+    if b.steps is not None:
+        t = dataclasses.replace(t, steps=b.steps)
     if row in BASELINE_OF:
         return dataclasses.replace(s, experiment="train", baselines=(BASELINE_OF[row],),
                                    train=dataclasses.replace(t, method="none"))

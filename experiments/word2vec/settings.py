@@ -166,6 +166,8 @@ class Benchmark:
     checkpoints: int
     spectra: int
     harness_step_scale: float
+    small_init_scale: float | None   # init of the small-init rows; null = train.init_scales.small
+    steps: int | None                # QWEM steps of the trained rows (harness: 1/harness_step_scale x); null = train.steps
     ablation: Ablation
 
 
