@@ -24,7 +24,7 @@ class TrainingLogger:
         eval.checkpoints snapshots of W go (None: none)."""
         self.writer, self.dyn, self.q, self.rank_acc, self.method, self.ev = writer, dynamics, questions, rank_acc, method, ev
         self.calls, self.done, self.sgns_words, self.progress = 0, 0, sgns_words, None
-        self.times, self.sq_sv = [], []
+        self.times, self.sq_sv, self.steps = [], [], []
         self.sims, self.vocab, self.checkpoint_dir, self.next_ckpt = sims or {}, vocab, checkpoint_dir, None
 
     def __call__(self, step, W, info):
@@ -41,6 +41,7 @@ class TrainingLogger:
                        sv_theory=np.sqrt(self.dyn.sq_sv(t)[0][:n_sv]), loss_theory=float(self.dyn.loss(t)[0]))
             self.times.append(t)
             self.sq_sv.append(S**2)
+            self.steps.append(int(step))
             if due:
                 row["analogy_theory"] = self.rank_acc(r)
         if due:

@@ -201,7 +201,8 @@ def run_train(s: Settings, run_dir: Path) -> dict:
         embeddings["trained"] = W
         summary["subspace_overlap"] = eigen.subspace_overlap(W, v[:, :d])
         if dyn is not None and logger_cb.times:
-            summary.update(dyn.switch_on(logger_cb.times, logger_cb.sq_sv))
+            full_batch = method in ("qwem_gd", "harness_gd")   # their step is deterministic: compare with its own map
+            summary.update(dyn.switch_on(logger_cb.times, logger_cb.sq_sv, steps=logger_cb.steps if full_batch else None))
             atomic_write_json(run_dir / "theory_curve.json", dyn.curve(logger_cb.times[-1], rank_acc))
     writer.close()
     del Pij

@@ -123,6 +123,29 @@ def predicted_loss(eigvals, s0_sq, t, k_neg: float, frob_sq_target: float) -> np
     return 1.0 - (1.0 + k_neg) / (4.0 * frob_sq_target) * (2.0 * lam[None, :] * s2 - s2**2).sum(axis=1)
 
 
+def euler_sq_singular_values(eigvals, s0_sq, steps, times) -> np.ndarray:
+    """s_k² of each aligned mode under full-batch GD's own map, s ← s + ½Δt(λ − s²)s, at a run's
+    logged (step, theory time) points (T,), the per-step Δt read off them: array (T, n_modes).
+
+    The flow grows s² by e^{λΔt} per step early on; the Euler step by (1 + λΔt/2)², so at λ_1Δt = 0.7
+    mode 1 switches on 17% after τ_1 (ln 1.35² / 0.7 = 0.857). This is what a GD run is compared
+    with to separate the step size from the loss (Dynamics.switch_on).
+    """
+    lam = np.asarray(eigvals, dtype=np.float64)
+    s2 = np.broadcast_to(np.asarray(s0_sq, dtype=np.float64), lam.shape).copy()
+    steps, times = np.asarray(steps, np.int64), np.asarray(times, np.float64)
+    out = np.empty((len(steps), len(lam)))
+    done = 0
+    for i, n in enumerate(steps):
+        if n > done:
+            dt = (times[i] - times[i - 1]) / (n - done)   # constant within a logging interval
+            for _ in range(n - done):
+                s2 = s2 * (1.0 + 0.5 * dt * (lam - s2)) ** 2
+            done = n
+        out[i] = s2
+    return out
+
+
 def switch_on_times(times, sq_singular_values, eigvals) -> np.ndarray:
     """First time each measured s_k² reaches λ_k / 2 (linear interpolation between log points).
 
@@ -177,12 +200,24 @@ class Dynamics:
         return {"t": t, "t_over_tau1": t / self.tau[0], "tau": self.tau, "sv": np.sqrt(self.sq_sv(t)),
                 "loss": self.loss(t), "rank": r, "accuracy": acc, "init_scale": self.init_scale, "rule": self.rule}
 
-    def switch_on(self, times, sq_sv, n_modes: int = 10) -> dict:
+    def switch_on(self, times, sq_sv, n_modes: int = 10, steps=None) -> dict:
         """Measured switch-on times of the first modes over τ_k, the worst relative error, τ_1 and
-        the last time over τ_1 (times (T,), sq_sv (T, ≥ n) measured s_k²)."""
+        the last time over τ_1 (times (T,), sq_sv (T, ≥ n) measured s_k²). Given the logged steps
+        of a full-batch GD run, also over the switch-on times of GD's own map sampled at the same
+        points (euler_sq_singular_values): what is left there is the loss, not the step size or
+        the logging interval."""
         times, s2 = np.asarray(times), np.asarray(sq_sv)
         n = min(n_modes, len(self.lam), s2.shape[1])
-        ratio = switch_on_times(times, s2[:, :n], self.lam[:n]) / self.tau[:n]
-        worst = float(np.nanmax(np.abs(ratio - 1))) if np.isfinite(ratio).any() else None
-        return {"switch_on_over_tau": ratio, "switch_on_max_rel_err": worst, "tau1": float(self.tau[0]),
-                "final_t_over_tau1": float(times[-1] / self.tau[0])}
+        measured = switch_on_times(times, s2[:, :n], self.lam[:n])
+        out = {"switch_on_over_tau": measured / self.tau[:n], "tau1": float(self.tau[0]),
+               "final_t_over_tau1": float(times[-1] / self.tau[0])}
+        out["switch_on_max_rel_err"] = _worst(out["switch_on_over_tau"])
+        if steps is not None:
+            euler = euler_sq_singular_values(self.lam[:n], self.s0_sq[:n], steps, times)
+            out["switch_on_over_gd_map"] = measured / switch_on_times(times, euler, self.lam[:n])
+            out["switch_on_gd_map_max_rel_err"] = _worst(out["switch_on_over_gd_map"])
+        return out
+
+
+def _worst(ratio: np.ndarray) -> float | None:
+    return float(np.nanmax(np.abs(ratio - 1))) if np.isfinite(ratio).any() else None

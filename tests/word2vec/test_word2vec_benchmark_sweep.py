@@ -66,7 +66,8 @@ def test_benchmark_sweep_isolates_a_failing_row_and_resumes(tmp_path, monkeypatc
     assert tab["switch_on"]["word2vec"]["over_tau"] == summary["switch_on_over_tau"]
     assert (tab["switch_on"]["word2vec"]["loss"], tab["switch_on"]["word2vec"]["reweight"]) == ("sgns", "sgns")
     assert (tab["switch_on"]["qwem"]["loss"], tab["switch_on"]["qwem"]["reweight"]) == ("quartic", "omniscient")
-    assert "| word2vec | sgns | sgns |" in (sweep / benchmark.TABLE_MD).read_text()
+    assert "| word2vec | sgns | sgns | GD map |" in (sweep / benchmark.TABLE_MD).read_text()
+    assert len(tab["switch_on"]["qwem"]["over_gd_map"]) == len(tab["switch_on"]["qwem"]["over_tau"])
     rows = [json.loads(line) for line in (w2v / "metrics.jsonl").read_text().splitlines()]
     assert "sim_wordsim353" in rows[0] or "sim_men" in rows[0] or "sim_simlex999" in rows[0]
     assert len(list((w2v / "checkpoints").glob("W_*.npy"))) >= 3

@@ -91,3 +91,25 @@ def test_switch_on_times_interpolates():
     s2 = np.array([[0.0], [1.0], [3.0]])
     assert th.switch_on_times(t, s2, [4.0])[0] == pytest.approx(1.5)
     assert np.isnan(th.switch_on_times(t, s2, [10.0])[0])
+
+
+def test_euler_map_is_the_flow_at_small_steps_and_gd_itself_at_large_ones():
+    """euler_sq_singular_values: at λΔt → 0 it is the flow's s_k²(t); at λΔt = 0.7 it is what a
+    scalar GD run s ← s + ½Δt(λ − s²)s does, step for step, and mode 1 switches on ~17% late."""
+    lam, s0 = np.array([470.0, 100.0, 37.0]), np.array([1e-8, 1e-8, 1e-8])
+    steps = np.arange(0, 200_001, 10)
+    fine = th.euler_sq_singular_values(lam, s0, steps, steps * 1e-5)
+    flow = th.predicted_sq_singular_values(lam, s0, steps * 1e-5)
+    np.testing.assert_allclose(fine[-1], flow[-1], rtol=1e-6)        # both settle at λ
+    on_fine, on_flow = th.switch_on_times(steps * 1e-5, fine, lam), th.switch_on_times(steps * 1e-5, flow, lam)
+    np.testing.assert_allclose(on_fine, on_flow, rtol=3e-3)          # late by ~λΔt/4 only
+    dt = 0.7 / lam[0]
+    steps = np.arange(0, 121)
+    coarse = th.euler_sq_singular_values(lam, s0, steps, steps * dt)
+    s = np.sqrt(s0.copy())
+    for n in range(1, 121):
+        s = s + 0.5 * dt * (lam - s**2) * s
+        np.testing.assert_allclose(coarse[n], s**2, rtol=1e-12)
+    late = th.switch_on_times(steps * dt, coarse, lam)[0] / th.switch_on_times(steps * dt, th.predicted_sq_singular_values(
+        lam, s0, steps * dt), lam)[0]
+    assert 1.12 < late < 1.2, late
