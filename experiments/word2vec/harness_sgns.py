@@ -25,12 +25,14 @@ import torch
 
 from repro.experiments.common.compile import compiled_or_eager, use_compile
 from repro.experiments.common.errors import Diverged
+from repro.experiments.common.log import logger
 
 from . import targets, theory
 from .models import PairWeights, init_embedding, snapshot
 from .sampling import AliasTable, PairSampler
 from .sgns_population import PairMass, Population, pair_cost
 
+log = logger("word2vec")
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
 
@@ -51,26 +53,54 @@ def _info(loss, lr, r, t_theory, m, time_per_lr):
                 dt_per_step=r.lr * time_per_lr, time_per_lr=time_per_lr)
 
 
-def train_harness_gd(Pij, Pi, t, h, r, device="cpu", callback=None):
+def train_harness_gd(Pij, Pi, t, h, r, device="cpu", callback=None, max_halvings: int = 8):
     """Full-batch gradient descent on the exact population loss ℒ(W) (sgns_population.Population):
-    W ← W − η ∂ℒ/∂W, one Gram matrix and one V×V by V×d product per step (the CPU default)."""
+    W ← W − η ∂ℒ/∂W, one Gram matrix and one V×V by V×d product per step (the CPU default).
+
+    The run covers the theory time that r.steps steps at the scheduled lr would. GD on a smooth loss
+    at a stable step descends at every step, so a logged loss above the previous one means the step
+    is too large there: under the sgns weights the curvature of the heaviest pairs (max S / mean S ~
+    10³ on the Wikipedia sample) exceeds what the mean-normalised step allows once the modes grow.
+    Then W and the theory time go back to the last logged point and η is halved for the rest of the
+    run (at most max_halvings times, else Diverged): every logged row stays a point of one descending
+    trajectory on one time axis, and a smaller Euler step only follows the flow more closely.
+    """
     device = torch.device(device)
     mass = PairMass(Pij, Pi, h.reweight, r.negatives, t.subsample, h.loss, device)
     pop = Population(mass, DTYPES[r.dtype])
     _, W = _start(mass.V, r, device)
-    t_theory, lr = 0.0, r.lr
-    for step in range(r.steps + 1):
-        due = step % t.log_every == 0 or step == r.steps
+    dt0 = r.lr * mass.time_per_lr
+    t_end = float(np.sum(theory.lr_at(np.arange(r.steps), r.lr, r.steps, t.lr_decay_at, t.lr_decay))) * mass.time_per_lr
+    t_theory, scale, n, halvings, last, restored = 0.0, 1.0, 0, 0, None, False
+    while True:
+        done = t_theory >= t_end * (1 - 1e-12)
+        due = (n % t.log_every == 0 or done) and not restored   # a restored point is logged already
+        restored = False
         grad, loss = pop.gradient(W, want_loss=due)
         if due:
-            info = _info(_checked(loss, step, "GD"), lr, r, t_theory, mass.m, mass.time_per_lr)
+            if last is not None and not loss <= last[2] + 1e-12 * abs(last[2]):
+                halvings += 1
+                if halvings > max_halvings:
+                    raise Diverged(f"harness SGNS GD: the loss still rose after step {last[1]} with the lr halved "
+                                   f"{max_halvings} times (x{scale:g}); lower train.lr or train.dt_per_step")
+                W.copy_(last[0])
+                n, t_theory, scale, restored = last[1], last[3], scale / 2, True
+                log(f"harness GD: loss rose to {loss:.6g} at step {n + t.log_every} (from {last[2]:.6g}); back to step "
+                    f"{n}, lr x{scale:g} from here (theory time {t_theory:.4g} of {t_end:.4g})")
+                continue
+            lr = scale * theory.lr_at(int(t_theory / dt0 + 1e-6), r.lr, r.steps, t.lr_decay_at, t.lr_decay)
+            info = _info(_checked(loss, n, "GD"), lr, r, t_theory, mass.m, mass.time_per_lr)
+            info["steps"] = n + int(math.ceil((t_end - t_theory) / (lr * mass.time_per_lr) - 1e-9))
             if callback is not None:
-                callback(step, snapshot(W), info)
-        if step == r.steps:
+                callback(n, snapshot(W), info)
+            last = (W.clone(), n, loss, t_theory)
+        if done:
             break
-        lr = theory.lr_at(step, r.lr, r.steps, t.lr_decay_at, t.lr_decay)
+        lr = scale * theory.lr_at(int(t_theory / dt0 + 1e-6), r.lr, r.steps, t.lr_decay_at, t.lr_decay)
+        lr = min(lr, (t_end - t_theory) / mass.time_per_lr)   # land on t_end exactly
         W.sub_(grad.to(W.dtype), alpha=lr)
         t_theory += lr * mass.time_per_lr
+        n += 1
     return snapshot(W)
 
 

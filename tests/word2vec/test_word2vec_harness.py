@@ -160,3 +160,28 @@ def test_models_weights_are_what_the_population_uses():
         np.testing.assert_allclose(mass.A.numpy(), A, rtol=1e-12)
         np.testing.assert_allclose(mass.S.numpy(), A + B, rtol=1e-12)
     assert models.REWEIGHTINGS == ("omniscient", "sgns", "unigram")
+
+
+def test_gd_at_an_unstable_step_goes_back_halves_the_lr_and_still_covers_the_time(capsys):
+    """At 4x a stable step plain GD diverges (sgns weights: uneven curvature). The run goes back to
+    its last logged point, halves the lr, and ends at the planned theory time on one descending
+    trajectory, near the stable run's loss at the same time; with no halvings allowed it is a
+    one-line Diverged."""
+    from repro.experiments.common.errors import Diverged
+
+    P, Pi = stats(V=30)
+    tpl = PairMass(P, Pi, "sgns", 1.0, 1e-3, "sgns", store=False).time_per_lr
+    t, h, r = settings_for(200, 0.2 / tpl, None, mode="sgns", init=0.1)
+    with pytest.raises(Diverged, match="halved 0 times"):
+        harness_sgns.train_harness_gd(P, Pi, t, h, r, "cpu", max_halvings=0)
+    rows = []
+    harness_sgns.train_harness_gd(P, Pi, t, h, r, "cpu", lambda s, W, info: rows.append(
+        (s, info["theory_time"], info["loss"], info["lr"])))
+    steps, times, losses, lrs = map(np.array, zip(*rows))
+    assert "back to step" in capsys.readouterr().err and lrs[-1] < lrs[0]
+    assert np.all(np.diff(steps) > 0) and np.all(np.diff(times) > 0) and times[-1] == pytest.approx(40.0, rel=1e-12)
+    assert np.all(np.diff(losses) <= 1e-12)
+    t2, _, r2 = settings_for(800, 0.05 / tpl, None, mode="sgns", init=0.1)
+    stable = []
+    harness_sgns.train_harness_gd(P, Pi, t2, h, r2, "cpu", lambda s, W, info: stable.append(info["loss"]))
+    assert abs(losses[-1] - stable[-1]) < 0.02 * (stable[0] - stable[-1]), (losses[-1], stable[-1])
