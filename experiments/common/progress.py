@@ -31,6 +31,13 @@ class Progress:
 
             self._bar = tqdm(total=total, desc=desc, unit=unit, file=self.stream, dynamic_ncols=True)
 
+    def set_total(self, total: int | None) -> None:
+        """A new total (a run that learns its length as it goes: GD that halves its lr)."""
+        self.total = total
+        if self._bar is not None:
+            self._bar.total = total
+            self._bar.refresh()
+
     def update(self, n: int = 1, **postfix) -> None:
         self.count += n
         if self._bar is not None:

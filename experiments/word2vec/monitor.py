@@ -71,6 +71,8 @@ class TrainingLogger:
         if self.progress is None:
             total = self.sgns_words if sgns else info.get("steps")
             self.progress = Progress(total, f"train {self.method}", "word" if sgns else "step")
+        if not sgns and info.get("steps") and info["steps"] != self.progress.total:
+            self.progress.set_total(int(info["steps"]))
         now = int(info.get("words") or 0) if sgns else int(step)
         shown = {k: row[k] for k in ("loss", "analogy") if row.get(k) is not None}
         self.progress.update(max(0, now - self.done), **shown)

@@ -62,6 +62,12 @@ def test_progress_prints_rate_and_eta_in_logs():
     lines = stream.getvalue().splitlines()
     assert len(lines) == 10 and "10/10 steps" in lines[-1] and "steps/s" in lines[-1] and "eta" in lines[-1]
     assert "loss=0.25" in lines[-1]
+    stream = io.StringIO()
+    with Progress(4, "train", unit="steps", every=0.0, stream=stream) as p:   # a run that grows (GD halving its lr)
+        p.update(3)
+        p.set_total(8)
+        p.update(1)
+    assert "4/8 steps" in stream.getvalue().splitlines()[-1]
 
 
 def test_seeding_is_reproducible():
