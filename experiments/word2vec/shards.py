@@ -128,7 +128,9 @@ def _hub_shards(ccfg) -> tuple[str, list[Shard]]:
     except Exception as e:  # offline, hub down
         raise ConfigError(f"corpus={ccfg.name!r} is invalid: the hub failed ({type(e).__name__}: {e}); "
                           f"valid: a local folder of its parquet shards (corpus.path=FOLDER)") from None
-    n, field = ds.num_shards, ccfg.text_field
+    require(hasattr(ds, "shard"), f"corpus={ccfg.name!r} is invalid with datasets {datasets.__version__}: its streaming "
+                                  f"datasets cannot be sharded; valid: datasets>=2.18, or local parquet shards")
+    n, field = getattr(ds, "num_shards", None) or ds.n_shards, ccfg.text_field
 
     def shard(k: int) -> Shard:
         def read() -> Iterator[str]:
