@@ -77,18 +77,18 @@ def train_harness_gd(Pij, Pi, t, h, r, device="cpu", callback=None, max_halvings
         due = (n % t.log_every == 0 or done) and not restored   # a restored point is logged already
         restored = False
         grad, loss = pop.gradient(W, want_loss=due)
+        lr = scale * theory.lr_at(int(t_theory / dt0 + 1e-6), r.lr, r.steps, t.lr_decay_at, t.lr_decay)
         if due:
             if last is not None and not loss <= last[2] + 1e-12 * abs(last[2]):
                 halvings += 1
                 if halvings > max_halvings:
                     raise Diverged(f"harness SGNS GD: the loss still rose after step {last[1]} with the lr halved "
                                    f"{max_halvings} times (x{scale:g}); lower train.lr or train.dt_per_step")
+                log(f"harness GD: loss rose to {loss:.6g} at step {n} (from {last[2]:.6g}); back to step {last[1]}, "
+                    f"lr x{scale / 2:g} from here (theory time {last[3]:.4g} of {t_end:.4g})")
                 W.copy_(last[0])
                 n, t_theory, scale, restored = last[1], last[3], scale / 2, True
-                log(f"harness GD: loss rose to {loss:.6g} at step {n + t.log_every} (from {last[2]:.6g}); back to step "
-                    f"{n}, lr x{scale:g} from here (theory time {t_theory:.4g} of {t_end:.4g})")
                 continue
-            lr = scale * theory.lr_at(int(t_theory / dt0 + 1e-6), r.lr, r.steps, t.lr_decay_at, t.lr_decay)
             info = _info(_checked(loss, n, "GD"), lr, r, t_theory, mass.m, mass.time_per_lr)
             info["steps"] = n + int(math.ceil((t_end - t_theory) / (lr * mass.time_per_lr) - 1e-9))
             if callback is not None:
@@ -96,7 +96,6 @@ def train_harness_gd(Pij, Pi, t, h, r, device="cpu", callback=None, max_halvings
             last = (W.clone(), n, loss, t_theory)
         if done:
             break
-        lr = scale * theory.lr_at(int(t_theory / dt0 + 1e-6), r.lr, r.steps, t.lr_decay_at, t.lr_decay)
         lr = min(lr, (t_end - t_theory) / mass.time_per_lr)   # land on t_end exactly
         W.sub_(grad.to(W.dtype), alpha=lr)
         t_theory += lr * mass.time_per_lr

@@ -41,6 +41,7 @@ from .tokens import strip_oov, tokenize_articles, top_vocab
 log = logger("word2vec")
 SHARD_VERSION = 1
 READ_BATCH = 256            # parquet rows per batch: a few MB of text
+FILTER_KEYS = ("articles_seen", "tokens_seen", "articles_kept", "tokens_kept")   # the min_article_tokens totals
 
 
 @dataclass(frozen=True)
@@ -257,8 +258,7 @@ def load_sharded(ccfg, V: int, data_dir: Path | None, token_key: Callable[[dict]
         require(len(words_by_id) >= V, f"vocab_size={V} is invalid: more than the {len(words_by_id)} distinct "
                                        f"words in corpus {label!r}; valid: vocab_size<={len(words_by_id)}")
         words, counts, _ = top_vocab(counts_by_id, words_by_id, V)
-        total = {k: int(sum(int(v[k]) for v in vocabs)) for k in
-                 ("articles_seen", "tokens_seen", "articles_kept", "tokens_kept")}
+        total = {k: int(sum(int(v[k]) for v in vocabs)) for k in FILTER_KEYS}
         lengths = np.zeros(len(shards), np.int64)
         articles = np.zeros(len(shards), np.int64)
         index = {w: i for i, w in enumerate(words)}
@@ -281,7 +281,7 @@ def load_sharded(ccfg, V: int, data_dir: Path | None, token_key: Callable[[dict]
             return p["ids"], p["starts"]
         return load
 
-    stats = {k: int(z[k]) for k in ("articles_seen", "tokens_seen", "articles_kept", "tokens_kept")}
+    stats = {k: int(z[k]) for k in FILTER_KEYS}
     return Corpus(words=words, counts=z["counts"], n_raw_tokens=int(z["n_raw_tokens"]),
                   n_distinct=int(z["n_distinct"]), source=label, parts=[part(s) for s in shards],
                   n_tokens=int(z["part_tokens"].sum()), n_articles=int(z["part_articles"].sum()),
